@@ -1,0 +1,43 @@
+"""tfgan_app: train GAN variants with Keras 3 / TensorFlow and ship their generators."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+version = {}
+exec(Path("tfgan_app/__init__.py").read_text(), version)
+
+setup(
+    name="tfgan_app",
+    version=version["__version__"],
+    description="Train GAN variants with Keras 3 / TensorFlow and export their generators",
+    long_description=Path("README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.14",
+    packages=find_packages(include=["tfgan_app", "tfgan_app.*"]),
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.10,<4",
+        # TF >= 2.20 no longer installs TensorBoard; the run's logs/ are TensorBoard events.
+        "tensorboard>=2.20,<3",
+        "tensorflow-datasets>=4.9,<5",
+        # tensorflow-datasets 4.9.10 imports it without declaring it (see DESIGN.md).
+        "importlib_resources>=5",
+        "tensorflow-gan==2.1.0",
+        # tensorflow-gan imports tensorflow_hub, which imports pkg_resources: removed from
+        # setuptools 81; on Python 3.12 tensorflow-gan also needs setuptools for distutils.
+        "setuptools<81",
+        "scikit-learn>=1.3,<2",  # the bundled handwritten digits (offline default dataset)
+        "pillow>=10",
+        "pyyaml>=6,<7",
+        "matplotlib>=3.7,<4",  # scatter plots of 2-D samples
+        "numpy>=1.26",
+    ],
+    extras_require={"test": ["pytest>=8,<10"]},
+    entry_points={"console_scripts": ["tfgan-train=tfgan_app.train:console_main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

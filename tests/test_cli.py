@@ -1,0 +1,85 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tfgan_app import cli
+from tfgan_app.train import main
+from conftest import TINY
+
+
+def run_inprocess(capsys, *argv):
+    code = cli.run(main, list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--variant", "stylegan"], "unknown variant 'stylegan'; valid variants: dcgan, gan"),
+    (["--variant", "gan", "--set", "train.epoch=3"], "unknown config key 'train.epoch'"),
+    (["--variant", "gan", "--epochs", "0"], "'train.epochs' must be >= 1; got 0"),
+    (["--variant", "gan", "--dataset", "npz:/no/such.npz"], "npz file not found: /no/such.npz"),
+    (["--variant", "gan", "--dataset", "mnist"], "unknown dataset spec 'mnist'"),
+    (["--variant", "gan", "--config", "missing.yaml"], "config file not found: missing.yaml"),
+    ([], "--variant is required"),
+])
+def test_usage_errors_exit_2_with_one_message(capsys, tmp_path, argv, message):
+    code, out, err = run_inprocess(capsys, *argv, "--output-dir", str(tmp_path / "run"))
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(main, ["--variant", "gan", "--strategy", "warp"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'warp'" in capsys.readouterr().err
+
+
+def test_help_lists_every_variant_and_dataset(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(main, ["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    for word in ("dcgan", "gan", "digits", "ring", "grid", "tfds:NAME[:SPLIT]", "folder:PATH",
+                 "npz:PATH", "--set KEY=VALUE", "--strategy {auto,default,mirrored}"):
+        assert word in out
+
+
+def test_variant_can_come_from_the_config_file(capsys, tmp_path, digits_npz):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"variant: dcgan\ndata:\n  dataset: npz:{digits_npz}\n  image_size: 16\n")
+    sets = [a for s in TINY for a in ("--set", s)]
+    code, out, err = run_inprocess(capsys, "--config", str(config), "--output-dir",
+                                   str(tmp_path / "run"), *sets)
+    assert code == 0, err
+    assert "dcgan on npz:digits.npz (40 examples, 16x16x1, 10 classes)" in out
+    assert (tmp_path / "run" / "samples" / "epoch_0001.png").is_file()
+
+
+def _subprocess(*argv, cwd):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, "-m", "tfgan_app.train", *argv], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_entry_point_trains_into_the_default_run_dir(tmp_path):
+    sets = [a for s in TINY for a in ("--set", s)]
+    proc = _subprocess("--variant", "dcgan", "--epochs", "1", *sets, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run = tmp_path / "runs" / "dcgan"
+    for name in ("config.yaml", "history.csv", "samples/epoch_0001.png",
+                 "checkpoints/checkpoint"):
+        assert (run / name).exists(), name
+    assert "trained epochs 1-1" in proc.stdout
+
+
+def test_the_entry_point_reports_bad_config_without_a_traceback(tmp_path):
+    proc = _subprocess("--variant", "dcgan", "--set", "model.architecture=resnet", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "error: config key 'model.architecture' must be one of auto, mlp, dcgan" in \
+        proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,88 @@
+"""One training step on 2 replicas must equal one step on 1 device (DESIGN.md)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_app import distribute, registry
+from tfgan_app.data import load_from_config
+from tfgan_app.variants.gan import GAN
+
+
+def one_step(cfg, strategy, model_cls=None):
+    """Weights and logs after one fit step on one fixed global batch of 8."""
+    data = load_from_config(cfg.data, seed=0)
+    batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = (model_cls or registry.get_variant(cfg.variant)).from_run_config(cfg, data)
+        # SGD: an update proportional to the gradient, so a wrong loss scale shows up.
+        model.compile(g_optimizer=keras.optimizers.SGD(0.5),
+                      d_optimizer=keras.optimizers.SGD(0.5))
+        model.build_optimizers()
+    before = [v.numpy() for v in model.variables]
+    history = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    after = [v.numpy() for v in model.variables]
+    return before, after, {k: v[0] for k, v in history.history.items()}
+
+
+def assert_same_step(cfg, model_cls=None):
+    before, single, logs1 = one_step(cfg, tf.distribute.OneDeviceStrategy("/cpu:0"),
+                                     model_cls)
+    _, mirrored, logs2 = one_step(cfg, distribute.mirrored(["/cpu:0", "/cpu:1"]),
+                                  model_cls)
+    moved = sum(not np.allclose(a, b) for a, b in zip(before, single))
+    assert moved >= 4, "the step should change the weights"
+    for a, b in zip(single, mirrored):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert logs1.keys() == logs2.keys()
+    for key in logs1:
+        assert logs1[key] == pytest.approx(logs2[key], rel=1e-4), key
+
+
+@pytest.mark.parametrize("variant, sets", [
+    ("gan", ["data.dataset=ring", "gan.d_steps=2"]),
+    ("gan", ["data.dataset=digits", "gan.loss=minimax", "gan.label_smoothing=0.2"]),
+    ("dcgan", ["data.dataset=digits"]),  # conv + synchronized batch norm
+])
+def test_two_replicas_equal_one_device(tiny_config, variant, sets):
+    assert_same_step(tiny_config(variant, *sets))
+
+
+class MeanReducedGAN(GAN):
+    """The keras.io mistake: tf.reduce_mean over the replica batch."""
+
+    def _step(self, loss_fn, objective, *args, **kwargs):
+        original = loss_fn
+
+        def mean_reduced(real, fake, labels):
+            terms = original(real, fake, labels)
+            n = tf.distribute.get_replica_context().num_replicas_in_sync
+            # reduce_loss divides by the global batch; this term makes the result a
+            # per-replica reduce_mean, i.e. n times too large in total.
+            terms[objective] = terms[objective] * tf.cast(n, tf.float32)
+            return terms
+
+        return super()._step(mean_reduced, objective, *args, **kwargs)
+
+
+def test_the_equivalence_check_catches_a_per_replica_mean(tiny_config):
+    with pytest.raises(AssertionError):
+        assert_same_step(tiny_config("gan", "data.dataset=ring"), MeanReducedGAN)
+
+
+def test_replicas_draw_distinct_latents_that_tile_the_global_batch(tiny_config):
+    cfg = tiny_config("gan", "data.dataset=ring")
+    data = load_from_config(cfg.data, seed=0)
+    strategy = distribute.mirrored(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = GAN.from_run_config(cfg, data)
+        model.compile(g_optimizer=keras.optimizers.SGD(), d_optimizer=keras.optimizers.SGD())
+        model.build_optimizers()
+    per_replica = strategy.run(lambda: model.sample_latent(4, stream=0))
+    parts = [v.numpy() for v in strategy.experimental_local_results(per_replica)]
+    assert not np.allclose(parts[0], parts[1])
+    whole = model.sample_latent(8, stream=0).numpy()  # one device, same step and stream
+    np.testing.assert_allclose(np.concatenate(parts), whole, rtol=1e-6)
+    assert not np.allclose(model.sample_latent(8, stream=1).numpy(), whole)

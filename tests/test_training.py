@@ -1,0 +1,134 @@
+import csv
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from PIL import Image
+
+from tfgan_app import callbacks as cb
+from tfgan_app.errors import UsageError
+from tfgan_app.training import train
+from tfgan_app.variants.dcgan import DCGAN
+
+
+def read_history(run_dir):
+    with open(run_dir / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def event_tags(log_dir):
+    tags = set()
+    for path in log_dir.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(v.tag for v in event.summary.value)
+    return tags
+
+
+def generator_weights(run_dir, cfg):
+    """Weights of the newest checkpoint, restored into a fresh model."""
+    from tfgan_app.data import load_from_config
+
+    model = DCGAN.from_run_config(cfg, load_from_config(cfg.data, seed=0))
+    model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam())
+    model.build_optimizers()
+    cb.Checkpointer(run_dir / "checkpoints", model).restore()
+    return [v.numpy() for v in model.generator.weights]
+
+
+def test_a_run_writes_every_artifact(tiny_config, tmp_path):
+    cfg = tiny_config("dcgan", "train.epochs=2")
+    result = train(cfg, tmp_path / "run", verbose=0, echo=lambda _: None)
+    run = tmp_path / "run"
+    assert result.epochs_done == 2 and result.initial_epoch == 0
+    assert yaml.safe_load((run / "config.yaml").read_text()) == cfg.to_dict()
+    for epoch in (1, 2):
+        grid = Image.open(run / "samples" / f"epoch_{epoch:04d}.png")
+        # 8 x 8 grid of 16 px digits with 1 px gaps, upscaled to fit 512 px.
+        assert grid.size == (137 * 3, 137 * 3) and grid.mode == "L"
+    rows = read_history(run)
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert all(np.isfinite(float(r[k])) for r in rows for k in ("d_loss", "g_loss"))
+    assert float(rows[0]["seconds"]) > 0
+    assert {"d_loss", "g_loss", "samples"} <= event_tags(run / "logs")
+    assert (run / "checkpoints" / "ckpt-2.index").is_file()
+    assert result.history["d_loss"][-1] == pytest.approx(float(rows[-1]["d_loss"]), rel=1e-5)
+
+
+def test_resume_continues_exactly_where_it_stopped(tiny_config, tmp_path):
+    quiet = dict(verbose=0, echo=lambda _: None)
+    straight = tiny_config("dcgan", "train.epochs=3")
+    train(straight, tmp_path / "straight", **quiet)
+
+    train(tiny_config("dcgan", "train.epochs=2"), tmp_path / "resumed", **quiet)
+    messages = []
+    result = train(tiny_config("dcgan", "train.epochs=3"), tmp_path / "resumed",
+                   verbose=0, echo=messages.append)
+    assert result.initial_epoch == 2 and list(result.history) and \
+        len(result.history["d_loss"]) == 1  # only epoch 3 ran
+    assert any("resuming after epoch 2 of 3" in m for m in messages)
+    assert [r["epoch"] for r in read_history(tmp_path / "resumed")] == ["1", "2", "3"]
+    # Same data order, latents and optimizer state: identical weights to the straight run.
+    for a, b in zip(generator_weights(tmp_path / "straight", straight),
+                    generator_weights(tmp_path / "resumed", straight)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    messages.clear()
+    again = train(tiny_config("dcgan", "train.epochs=3"), tmp_path / "resumed",
+                  verbose=0, echo=messages.append)
+    assert again.epochs_done == 3 and again.seconds == 0.0
+    assert any("nothing to do" in m for m in messages)
+
+
+def test_history_rows_past_the_checkpoint_are_dropped_on_resume(tiny_config, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config("dcgan", "train.epochs=1"), run, verbose=0, echo=lambda _: None)
+    with open(run / "history.csv", "a") as f:  # a row written just before a crash
+        f.write("2,0.5,9.0,9.0\n")
+    train(tiny_config("dcgan", "train.epochs=2"), run, verbose=0, echo=lambda _: None)
+    rows = read_history(run)
+    assert [r["epoch"] for r in rows] == ["1", "2"] and rows[1]["d_loss"] != "9.0"
+
+
+def test_resuming_with_a_different_config_is_refused(tiny_config, tmp_path):
+    train(tiny_config("dcgan"), tmp_path, verbose=0, echo=lambda _: None)
+    with pytest.raises(UsageError, match=r"model.latent_dim: 8 -> 12.*--output-dir"):
+        train(tiny_config("dcgan", "model.latent_dim=12"), tmp_path, verbose=0,
+              echo=lambda _: None)
+
+
+def test_toy_data_gets_a_scatter_plot(tiny_config, tmp_path):
+    train(tiny_config("gan", "data.dataset=grid"), tmp_path, verbose=0, echo=lambda _: None)
+    plot = Image.open(tmp_path / "samples" / "epoch_0001.png")
+    assert plot.size == (500, 500)
+    assert len(read_history(tmp_path)) == 1
+
+
+def test_a_nan_loss_stops_training_with_a_message_and_no_checkpoint(tiny_config, tmp_path):
+    cfg = tiny_config("gan", "data.dataset=ring", "train.optimizer=sgd", "train.d_lr=1e30",
+                      "train.g_lr=1e30", "train.epochs=2")
+    with pytest.raises(cb.NonFiniteLoss, match=r"became (nan|inf) at epoch 1, step \d+"):
+        train(cfg, tmp_path, verbose=0, echo=lambda _: None)
+    assert not (tmp_path / "checkpoints" / "checkpoint").exists()
+    assert not (tmp_path / "history.csv").exists()
+
+
+def test_nan_guard_names_the_value():
+    guard = cb.NaNGuard()
+    guard.on_epoch_begin(4)
+    guard.on_train_batch_end(0, {"d_loss": 1.0})
+    with pytest.raises(cb.NonFiniteLoss, match="g_loss became nan at epoch 5, step 3"):
+        guard.on_train_batch_end(2, {"d_loss": 1.0, "g_loss": float("nan")})
+
+
+def test_model_config_round_trip(tiny_config):
+    from tfgan_app.data import load_from_config
+
+    cfg = tiny_config("dcgan", "dcgan.loss=minimax")
+    model = DCGAN.from_run_config(cfg, load_from_config(cfg.data, seed=0))
+    clone = DCGAN.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert clone.options.loss == "minimax" and clone.latent_dim == 8
+    assert clone.generator.output_shape == model.generator.output_shape == (None, 16, 16, 1)
+    assert clone.discriminator.count_params() == model.discriminator.count_params()

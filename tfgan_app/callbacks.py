@@ -1,0 +1,179 @@
+"""Training callbacks: sample grids, history CSV, TensorBoard, checkpoints, NaN guard.
+
+Each reads what it needs from `self.model` and writes its files atomically (temp file, then
+rename), so a run killed at any moment leaves only whole files behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app import files, plotting
+from tfgan_app.errors import RunFailure
+
+
+class NonFiniteLoss(RunFailure):
+    """A logged loss became NaN or infinite."""
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stop at the first non-finite logged value, before anything is saved for that epoch."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            value = float(value)
+            if not math.isfinite(value):
+                raise NonFiniteLoss(
+                    f"{name} became {value} at epoch {self._epoch + 1}, step {batch + 1}; "
+                    "training stopped and the last good checkpoint is kept. Try a lower "
+                    "learning rate (train.g_lr / train.d_lr) or another seed")
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Every `every` epochs (and after the last), draw samples from fixed latents.
+
+    Images: `samples/epoch_NNNN.png`, a grid (one row per class for conditional models).
+    Points: the same name, a scatter plot over the data's mode centres.
+    """
+
+    def __init__(self, directory, data, *, latent_dim: int, num_classes: int, seed: int,
+                 every: int = 1, writer=None, columns: int = 8, num_points: int = 1000):
+        super().__init__()
+        self.directory = Path(directory)
+        self.data = data
+        self.every = every
+        self.writer = writer
+        rng = np.random.default_rng([seed, 7])  # fixed for the whole run, apart from training
+        if data.kind == "points":
+            count, self.rows = num_points, 1
+        elif num_classes:
+            count, self.rows = num_classes * columns, num_classes
+        else:
+            count, self.rows = columns * columns, columns
+        self.z = rng.standard_normal((count, latent_dim)).astype(np.float32)
+        self.labels = (np.repeat(np.arange(num_classes), columns).astype(np.int32)
+                       if num_classes else None)
+        if data.kind == "points" and data.modes is not None:
+            self.limit = float(np.abs(data.modes).max()) * 1.5 + 3 * (data.mode_std or 0)
+        else:
+            self.limit = None
+        self.last_path = None
+
+    def samples(self) -> np.ndarray:
+        return np.asarray(self.model.generate(self.z, self.labels, training=False))
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.params.get("epochs"):
+            return
+        path = self.directory / f"epoch_{done:04d}.png"
+        samples = self.samples()
+        if self.data.kind == "points":
+            plotting.save_scatter(samples, path, modes=self.data.modes, limit=self.limit,
+                                  title=f"{self.model.name} on {self.data.name}, epoch {done}")
+        else:
+            grid = plotting.image_grid(samples, self.rows)
+            plotting.save_image(grid, path, scale=max(1, 512 // max(grid.shape[:2])))
+        self.last_path = path
+        if self.writer is not None:
+            image = tf.io.decode_png(tf.io.read_file(str(path)))
+            with self.writer.as_default():
+                tf.summary.image("samples", image[None], step=done)
+            self.writer.flush()
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """One row per finished epoch in `history.csv` (epoch, seconds, every logged value).
+
+    On resume, rows past the restored epoch (written before a crash, never checkpointed)
+    are dropped, so the file never holds a duplicate epoch.
+    """
+
+    def __init__(self, path, initial_epoch: int = 0):
+        super().__init__()
+        self.path = Path(path)
+        self.rows = []
+        if self.path.is_file():
+            with open(self.path, newline="") as f:
+                self.rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= initial_epoch]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - self._start, 3)}
+        row.update({k: float(v) for k, v in (logs or {}).items()})
+        self.rows.append(row)
+        self.write()
+
+    def write(self):
+        columns = ["epoch", "seconds"]
+        for row in self.rows:
+            columns += [k for k in row if k not in columns]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        files.write_text(self.path, buf.getvalue())
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Every logged value as a TensorBoard scalar, stepped by epoch."""
+
+    def __init__(self, writer):
+        super().__init__()
+        self.writer = writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        with self.writer.as_default():
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(name, float(value), step=epoch + 1)
+        self.writer.flush()
+
+
+class Checkpointer:
+    """Model, both optimizers and the finished-epoch count in one tf.train.Checkpoint."""
+
+    def __init__(self, directory, model, keep: int = 3):
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.checkpoint = tf.train.Checkpoint(model=model, g_optimizer=model.g_optimizer,
+                                              d_optimizer=model.d_optimizer, epoch=self.epoch)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
+                                                  max_to_keep=keep)
+
+    def restore(self) -> int:
+        """Restore the newest checkpoint if there is one; return the epochs it finished."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return 0
+        try:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as exc:
+            raise RunFailure(f"cannot restore checkpoint {latest}: {exc}") from None
+        return int(self.epoch.numpy())
+
+    def save(self, epochs_done: int) -> str:
+        self.epoch.assign(epochs_done)
+        return self.manager.save(checkpoint_number=epochs_done)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Save a checkpoint after every epoch; the run resumes from the last one."""
+
+    def __init__(self, checkpointer: Checkpointer):
+        super().__init__()
+        self.checkpointer = checkpointer
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.checkpointer.save(epoch + 1)

@@ -1,0 +1,159 @@
+"""Train a variant into a run directory, resuming from its last checkpoint.
+
+Run directory layout:
+    config.yaml             the resolved configuration
+    samples/epoch_NNNN.png  sample grid (or scatter plot) from fixed latents
+    checkpoints/            tf.train checkpoints, one per finished epoch (newest kept)
+    logs/                   TensorBoard scalars and sample images
+    history.csv             one row per finished epoch
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Callable, Literal
+
+import keras
+import tensorflow as tf
+import yaml
+
+from tfgan_app import callbacks as cb
+from tfgan_app import distribute, files, registry
+from tfgan_app.config import RunConfig, option
+from tfgan_app.data import load_from_config
+from tfgan_app.data.pipeline import steps_per_epoch, training_batches
+from tfgan_app.errors import UsageError
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """How training runs (`train.*` keys)."""
+
+    epochs: int = option(20, "total epochs; a resumed run continues up to this", min=1)
+    batch_size: int = option(64, "global batch size, split across replicas", min=1)
+    seed: int = option(0, "fixes initialization, data order, toy data and latents", min=0)
+    optimizer: Literal["adam", "rmsprop", "sgd"] = option("adam", "optimizer for both nets")
+    g_lr: float = option(2e-4, "generator learning rate", min=0.0)
+    d_lr: float = option(2e-4, "discriminator learning rate", min=0.0)
+    beta_1: float = option(0.5, "Adam beta_1", min=0.0, max=1.0)
+    beta_2: float = option(0.999, "Adam beta_2", min=0.0, max=1.0)
+    strategy: Literal[distribute.STRATEGY_CHOICES] = option(
+        "auto", "tf.distribute strategy; auto: mirrored on several GPUs, else default")
+    sample_every: int = option(1, "epochs between sample grids (the last is always drawn)",
+                               min=1)
+    keep_checkpoints: int = option(3, "checkpoints kept in checkpoints/", min=1)
+
+
+# Keys a resumed run may change; any other difference would not continue the same run.
+RESUMABLE_KEYS = {"train.epochs", "train.strategy", "train.sample_every",
+                  "train.keep_checkpoints"}
+
+
+@dataclasses.dataclass
+class TrainResult:
+    run_dir: Path
+    initial_epoch: int  # epochs already done when this call started
+    epochs_done: int
+    seconds: float
+    last_sample: Path | None
+    history: dict  # metric -> per-epoch values of this call
+
+
+def make_optimizer(cfg: TrainConfig, learning_rate: float):
+    if cfg.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+    if cfg.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    return keras.optimizers.SGD(learning_rate)
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def check_resumable(run_dir: Path, cfg: RunConfig):
+    """Refuse to continue a run whose saved config differs in a key that matters."""
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file() or not (run_dir / "checkpoints" / "checkpoint").is_file():
+        return
+    saved = _flatten(yaml.safe_load(saved_path.read_text()) or {})
+    new = _flatten(cfg.to_dict())
+    changed = sorted(k for k in set(saved) | set(new)
+                     if k not in RESUMABLE_KEYS and saved.get(k) != new.get(k))
+    if changed:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {new.get(k)!r}" for k in changed[:6])
+        raise UsageError(
+            f"{run_dir} holds a run with a different configuration ({details}); resume it "
+            "with the same settings, or pass a new --output-dir to start another run")
+
+
+def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = None,
+          verbose: int | str = "auto", echo: Callable[[str], None] = print) -> TrainResult:
+    """Train `cfg.variant` into `run_dir`, resuming if it holds a checkpoint."""
+    run_dir = Path(run_dir)
+    check_resumable(run_dir, cfg)
+    tc = cfg.train
+    keras.utils.set_random_seed(tc.seed)
+    data = load_from_config(cfg.data, seed=tc.seed)
+    steps = steps_per_epoch(data, tc.batch_size)
+    variant_cls = registry.get_variant(cfg.variant)
+    if variant_cls.conditional and not data.num_classes:
+        raise UsageError(f"variant {cfg.variant} needs class labels, but dataset "
+                         f"{data.name} has none")
+    strategy = strategy or distribute.make_strategy(tc.strategy)
+    if tc.batch_size % strategy.num_replicas_in_sync:
+        raise UsageError(f"train.batch_size={tc.batch_size} must be divisible by the "
+                         f"{strategy.num_replicas_in_sync} replicas")
+    with strategy.scope():
+        model = variant_cls.from_run_config(cfg, data)
+        model.compile(g_optimizer=make_optimizer(tc, tc.g_lr),
+                      d_optimizer=make_optimizer(tc, tc.d_lr))
+        model.build_optimizers()
+        checkpointer = cb.Checkpointer(run_dir / "checkpoints", model, tc.keep_checkpoints)
+        initial_epoch = checkpointer.restore()
+    files.write_text(run_dir / "config.yaml", cfg.to_yaml())
+
+    shape = "x".join(map(str, data.shape))
+    classes = f", {data.num_classes} classes" if data.num_classes else ""
+    echo(f"{cfg.variant} on {data.name} ({data.num_examples} examples, {shape}{classes}); "
+         f"{distribute.describe(strategy)}; run dir {run_dir}")
+    if initial_epoch >= tc.epochs:
+        echo(f"already trained {initial_epoch} of {tc.epochs} epochs; nothing to do "
+             "(raise --epochs to continue)")
+        return TrainResult(run_dir, initial_epoch, initial_epoch, 0.0, None, {})
+    if initial_epoch:
+        echo(f"resuming after epoch {initial_epoch} of {tc.epochs}")
+
+    writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+    samples = cb.SampleGrid(run_dir / "samples", data, latent_dim=model.latent_dim,
+                            num_classes=model.num_classes, seed=tc.seed,
+                            every=tc.sample_every, writer=writer)
+    callbacks = [
+        cb.NaNGuard(),  # first: a non-finite epoch must not be saved
+        samples,
+        cb.TensorBoardScalars(writer),
+        cb.HistoryCSV(run_dir / "history.csv", initial_epoch),  # before the checkpoint
+        cb.EpochCheckpoint(checkpointer),
+    ]
+    batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed,
+                               first_epoch=initial_epoch, last_epoch=tc.epochs)
+    start = time.perf_counter()
+    history = model.fit(batches, epochs=tc.epochs, initial_epoch=initial_epoch,
+                        steps_per_epoch=steps, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)  # the pipeline already permutes each epoch
+    seconds = time.perf_counter() - start
+    writer.close()
+    done = tc.epochs
+    echo(f"trained epochs {initial_epoch + 1}-{done} in {seconds:.1f}s "
+         f"({(done - initial_epoch) * steps / seconds:.1f} steps/s); "
+         f"last samples: {samples.last_path}")
+    return TrainResult(run_dir, initial_epoch, done, seconds, samples.last_path,
+                       history.history)

@@ -1,0 +1,46 @@
+"""The original GAN."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from tfgan_app import losses
+from tfgan_app.config import option
+from tfgan_app.registry import register_variant
+from tfgan_app.variants.base import GANModel, VariantConfig
+
+
+@dataclasses.dataclass
+class GANConfig(VariantConfig):
+    """Options of `gan` and `dcgan`."""
+
+    loss: Literal["non_saturating", "minimax"] = option(
+        "non_saturating", "generator loss: -log D(G(z)) (non_saturating) or "
+                          "log(1 - D(G(z))) (minimax, the game as first written)")
+    label_smoothing: float = option(
+        0.0, "one-sided label smoothing: real target is 1 - this (Salimans et al. 2016)",
+        min=0.0, max=0.5)
+
+
+@register_variant("gan")
+class GAN(GANModel):
+    """Minimax GAN with a sigmoid cross-entropy discriminator (Goodfellow et al. 2014).
+
+    The generator maximizes log D(G(z)) (non-saturating, the paper's practical choice) or
+    minimizes log(1 - D(G(z))) (minimax); default networks are MLPs.
+    """
+
+    Config = GANConfig
+    default_architecture = "mlp"
+
+    def discriminator_loss(self, real, fake, labels):
+        return {"d_loss": losses.minimax_discriminator_loss(
+            self.discriminate(real, labels), self.discriminate(fake, labels),
+            label_smoothing=self.options.label_smoothing)}
+
+    def generator_loss(self, real, fake, labels):
+        gen_outputs = self.discriminate(fake, labels)
+        if self.options.loss == "minimax":
+            return {"g_loss": losses.minimax_generator_loss(gen_outputs)}
+        return {"g_loss": losses.modified_generator_loss(gen_outputs)}
