@@ -32,6 +32,9 @@ setup(
         "pillow>=10",
         "pyyaml>=6,<7",
         "matplotlib>=3.7,<4",  # scatter plots of 2-D samples
+        # tf.lite.Interpreter is deprecated since TF 2.20: exported .tflite files are
+        # verified with the LiteRT interpreter.
+        "ai-edge-litert>=2,<3",
         "numpy>=1.26",
     ],
     extras_require={"test": ["pytest>=8,<10"]},

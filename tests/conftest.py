@@ -18,6 +18,7 @@ TINY = [
     "model.latent_dim=8", "model.g_filters=8", "model.d_filters=8",
     "model.mlp_units=16", "model.mlp_layers=1",
     "train.batch_size=8", "train.epochs=1", "data.toy_samples=64", "data.max_examples=64",
+    "train.export=false",  # tests/test_export.py covers exporting
 ]
 
 

@@ -1,4 +1,7 @@
 import csv
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -54,6 +57,12 @@ def test_a_run_writes_every_artifact(tiny_config, tmp_path):
     assert {"d_loss", "g_loss", "samples"} <= event_tags(run / "logs")
     assert (run / "checkpoints" / "ckpt-2.index").is_file()
     assert result.history["d_loss"][-1] == pytest.approx(float(rows[-1]["d_loss"]), rel=1e-5)
+
+    tool = subprocess.run([sys.executable, "tools/plot_history.py", str(run)],
+                          cwd=Path(__file__).parent.parent, capture_output=True, text=True)
+    assert tool.returncode == 0, tool.stderr
+    plot = Image.open(run / "history.png")
+    assert plot.size == (600, 440)  # one 2.2-inch panel per logged value (d_loss, g_loss)
 
 
 def test_resume_continues_exactly_where_it_stopped(tiny_config, tmp_path):

@@ -58,3 +58,33 @@ def save_scatter(points, path, *, modes=None, title: str = "", limit=None):
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)
+
+
+def save_history_plot(history_csv, path, *, title: str = ""):
+    """Plot every logged value in a run's history.csv against epoch, one panel each."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    with open(history_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{history_csv} has no rows")
+    names = [k for k in rows[0] if k not in ("epoch", "seconds")]
+    epochs = [int(r["epoch"]) for r in rows]
+    fig, axes = plt.subplots(len(names), 1, figsize=(6, 2.2 * len(names)), dpi=100,
+                             sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        values = [float(r[name]) if r.get(name) not in (None, "") else np.nan for r in rows]
+        ax.plot(epochs, values, marker="." if len(rows) < 50 else None)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("epoch")
+    if title:
+        axes[0, 0].set_title(title)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)

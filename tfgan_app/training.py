@@ -25,6 +25,7 @@ from tfgan_app.config import RunConfig, option
 from tfgan_app.data import load_from_config
 from tfgan_app.data.pipeline import steps_per_epoch, training_batches
 from tfgan_app.errors import UsageError
+from tfgan_app.export import ExportResult, export_run
 
 
 @dataclasses.dataclass
@@ -44,11 +45,13 @@ class TrainConfig:
     sample_every: int = option(1, "epochs between sample grids (the last is always drawn)",
                                min=1)
     keep_checkpoints: int = option(3, "checkpoints kept in checkpoints/", min=1)
+    export: bool = option(True, "after training, export the generator to export/ "
+                                "(SavedModel and TFLite)")
 
 
 # Keys a resumed run may change; any other difference would not continue the same run.
 RESUMABLE_KEYS = {"train.epochs", "train.strategy", "train.sample_every",
-                  "train.keep_checkpoints"}
+                  "train.keep_checkpoints", "train.export"}
 
 
 @dataclasses.dataclass
@@ -59,6 +62,7 @@ class TrainResult:
     seconds: float
     last_sample: Path | None
     history: dict  # metric -> per-epoch values of this call
+    export: ExportResult | None = None
 
 
 def make_optimizer(cfg: TrainConfig, learning_rate: float):
@@ -128,7 +132,10 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     if initial_epoch >= tc.epochs:
         echo(f"already trained {initial_epoch} of {tc.epochs} epochs; nothing to do "
              "(raise --epochs to continue)")
-        return TrainResult(run_dir, initial_epoch, initial_epoch, 0.0, None, {})
+        result = TrainResult(run_dir, initial_epoch, initial_epoch, 0.0, None, {})
+        if tc.export and not (run_dir / "export" / cfg.variant / str(initial_epoch)).is_dir():
+            result.export = _export(model, data, run_dir, initial_epoch, echo)
+        return result
     if initial_epoch:
         echo(f"resuming after epoch {initial_epoch} of {tc.epochs}")
 
@@ -155,5 +162,16 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     echo(f"trained epochs {initial_epoch + 1}-{done} in {seconds:.1f}s "
          f"({(done - initial_epoch) * steps / seconds:.1f} steps/s); "
          f"last samples: {samples.last_path}")
-    return TrainResult(run_dir, initial_epoch, done, seconds, samples.last_path,
-                       history.history)
+    result = TrainResult(run_dir, initial_epoch, done, seconds, samples.last_path,
+                         history.history)
+    if tc.export:
+        result.export = _export(model, data, run_dir, done, echo)
+    return result
+
+
+def _export(model, data, run_dir: Path, version: int, echo) -> ExportResult:
+    exported = export_run(model, run_dir, kind=data.kind, version=version)
+    echo(f"exported SavedModel {exported.saved_model} and TFLite {exported.tflite} "
+         f"(LiteRT max abs error {exported.tflite_max_abs_error:.2e}) "
+         f"in {exported.seconds:.1f}s")
+    return exported

@@ -1,0 +1,152 @@
+"""Export a trained generator: SavedModel for TF Serving, TFLite for phones.
+
+SavedModel signatures (the serving contract in DESIGN.md):
+  serving_default(z float32 [batch, latent_dim] [, label int32 [batch]])
+      -> {"images": float32 [batch, H, W, C] in [-1, 1]} or {"points": float32 [batch, 2]}
+  sample(num_samples int32 [], seed int64 [] [, label int32 [num_samples]])
+      -> {"images": uint8 [num_samples, H, W, C]} or {"points": float32 [num_samples, 2]}
+         deterministic for a given seed.
+
+Everything is written to a temporary sibling first and renamed into place, so a failed
+export leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app.errors import RunFailure
+
+
+@dataclasses.dataclass
+class ExportResult:
+    saved_model: Path
+    tflite: Path | None = None
+    tflite_max_abs_error: float | None = None  # LiteRT vs SavedModel on a latent batch
+    seconds: float = 0.0
+
+
+def output_name(kind: str) -> str:
+    return "points" if kind == "points" else "images"
+
+
+def _signatures(generator, latent_dim: int, num_classes: int, kind: str):
+    """(name, function, input_signature) for each endpoint."""
+    key = output_name(kind)
+    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+    label_spec = tf.TensorSpec([None], tf.int32, name="label")
+    count_spec = tf.TensorSpec([], tf.int32, name="num_samples")
+    seed_spec = tf.TensorSpec([], tf.int64, name="seed")
+
+    def run(z, label=None):
+        return generator([z, label] if num_classes else z, training=False)
+
+    def sample(num_samples, seed, label=None):
+        z = tf.random.stateless_normal([num_samples, latent_dim],
+                                       seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+        if label is not None:
+            tf.debugging.assert_equal(tf.shape(label)[0], num_samples,
+                                      message="label must have num_samples entries")
+        x = run(z, label)
+        if kind != "points":
+            x = tf.cast(tf.clip_by_value(tf.round((x + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+        return {key: x}
+
+    if num_classes:
+        return [("serving_default", lambda z, label: {key: run(z, label)}, [z_spec, label_spec]),
+                ("sample", sample, [count_spec, seed_spec, label_spec])]
+    return [("serving_default", lambda z: {key: run(z)}, [z_spec]),
+            ("sample", sample, [count_spec, seed_spec])]
+
+
+def _replace_dir(tmp: Path, final: Path):
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, final)
+
+
+def export_saved_model(model, directory, *, kind: str) -> Path:
+    """Write the generator of `model` (a GANModel) as a SavedModel at `directory`."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".tmp-{directory.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model.generator)
+        for name, fn, spec in _signatures(model.generator, model.latent_dim,
+                                          model.num_classes, kind):
+            archive.add_endpoint(name, fn, input_signature=spec)
+        archive.write_out(str(tmp), verbose=False)
+        _replace_dir(tmp, directory)
+    except Exception as exc:  # noqa: BLE001 - report any failure, leave nothing behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RunFailure(f"SavedModel export to {directory} failed: {exc}") from None
+    return directory
+
+
+def convert_tflite(saved_model_dir, path) -> Path:
+    """Convert the SavedModel's serving_default signature to a float32 .tflite file."""
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    try:
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            str(saved_model_dir), signature_keys=["serving_default"])
+        tmp.write_bytes(converter.convert())
+        os.replace(tmp, path)
+    except Exception as exc:  # noqa: BLE001
+        tmp.unlink(missing_ok=True)
+        raise RunFailure(f"TFLite conversion of {saved_model_dir} failed: {exc}") from None
+    return path
+
+
+def tflite_runner(path):
+    """A callable running the .tflite serving signature in the LiteRT interpreter."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner("serving_default")
+
+    def run(**inputs):
+        return runner(**inputs)
+
+    return run
+
+
+def verify_tflite(model, tflite_path, kind: str, *, batch: int = 4, seed: int = 0) -> float:
+    """Max abs difference between LiteRT and the Keras generator on random latents."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((batch, model.latent_dim)).astype(np.float32)
+    inputs = {"z": z}
+    labels = None
+    if model.num_classes:
+        labels = (np.arange(batch) % model.num_classes).astype(np.int32)
+        inputs["label"] = labels
+    got = tflite_runner(tflite_path)(**inputs)[output_name(kind)]
+    want = np.asarray(model.generate(z, labels, training=False))
+    return float(np.abs(got - want).max())
+
+
+def export_run(model, run_dir, *, kind: str, version: int, tflite: bool = True) -> ExportResult:
+    """Export at the end of training: `export/<variant>/<version>/` and `<variant>.tflite`."""
+    start = time.perf_counter()
+    root = Path(run_dir) / "export"
+    name = model.variant_name or model.name
+    result = ExportResult(export_saved_model(model, root / name / str(version), kind=kind))
+    if tflite:
+        result.tflite = convert_tflite(result.saved_model, root / f"{name}.tflite")
+        result.tflite_max_abs_error = verify_tflite(model, result.tflite, kind)
+    result.seconds = time.perf_counter() - start
+    return result
