@@ -31,6 +31,24 @@ def test_usage_errors_exit_2_with_one_message(capsys, tmp_path, argv, message):
     assert "Traceback" not in err
 
 
+def test_an_unwritable_output_dir_is_a_runtime_error(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, _, err = run_inprocess(capsys, "--variant", "gan", "--dataset", "ring",
+                                 "--output-dir", str(blocker / "run"), "--set", "train.epochs=1")
+    assert code == 1 and err.startswith("error: ") and "file/run" in err
+    assert "Traceback" not in err
+
+
+def test_a_corrupt_saved_config_is_reported(capsys, tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "checkpoint").write_text("")
+    (run / "config.yaml").write_text("data: [unclosed\n")
+    code, _, err = run_inprocess(capsys, "--variant", "gan", "--output-dir", str(run))
+    assert code == 2 and "config.yaml is not a valid run config" in err
+
+
 def test_argparse_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.run(main, ["--variant", "gan", "--strategy", "warp"])

@@ -27,6 +27,9 @@ def run(main, argv=None) -> int:
     except TfganError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # e.g. an unwritable output directory or a full disk
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume from the last finished "
               "epoch", file=sys.stderr)

@@ -36,6 +36,8 @@ class NetworkConfig:
     g_norm: Literal["batch", "none"] = option("batch", "generator normalization")
     d_norm: Literal["batch", "layer", "none"] = option(
         "batch", "discriminator normalization (not on its first layer)")
+    d_dropout: float = option(0.0, "dropout rate after each discriminator hidden layer; "
+                                   "curbs memorization of small datasets", min=0.0, max=0.9)
     mlp_units: int = option(256, "MLP: units per hidden layer", min=1)
     mlp_layers: int = option(3, "MLP: hidden layers", min=1)
 
@@ -75,6 +77,10 @@ def _norm(kind: str, name: str):
 
 def _apply(x, layer):
     return layer(x) if layer is not None else x
+
+
+def _dropout(x, rate: float, name: str):
+    return layers.Dropout(rate, name=name)(x) if rate else x
 
 
 def _inputs(latent_dim: int, num_classes: int):
@@ -120,7 +126,7 @@ def mlp_discriminator(cfg: NetworkConfig, in_shape, num_classes=0):
     h = layers.Flatten()(h)
     for i in range(cfg.mlp_layers):
         h = layers.Dense(cfg.mlp_units, name=f"dense_{i}")(h)
-        h = layers.LeakyReLU(0.2)(h)
+        h = _dropout(layers.LeakyReLU(0.2)(h), cfg.d_dropout, f"dropout_{i}")
     return _model(inputs, layers.Dense(1, name="logit")(h), "discriminator")
 
 
@@ -159,7 +165,7 @@ def dcgan_discriminator(cfg: NetworkConfig, in_shape, num_classes=0):
                           name=f"conv_{i}")(h)
         if i > 0:
             h = _apply(h, _norm(cfg.d_norm, f"norm_{i}"))
-        h = layers.LeakyReLU(0.2)(h)
+        h = _dropout(layers.LeakyReLU(0.2)(h), cfg.d_dropout, f"dropout_{i}")
     h = layers.Flatten()(h)
     return _model(inputs, layers.Dense(1, name="logit")(h), "discriminator")
 

@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     variant = args.variant
     if variant is None and args.config:
-        variant = load_yaml(args.config).get("variant")
+        loaded = load_yaml(args.config)
+        variant = loaded.get("variant") if isinstance(loaded, dict) else None
     if variant is None:
         raise UsageError("--variant is required (python -m tfgan_app.train --help lists them)")
     flags = {"data.dataset": args.dataset, "train.epochs": args.epochs,

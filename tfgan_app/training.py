@@ -88,7 +88,11 @@ def check_resumable(run_dir: Path, cfg: RunConfig):
     saved_path = run_dir / "config.yaml"
     if not saved_path.is_file() or not (run_dir / "checkpoints" / "checkpoint").is_file():
         return
-    saved = _flatten(yaml.safe_load(saved_path.read_text()) or {})
+    try:
+        saved = _flatten(yaml.safe_load(saved_path.read_text()) or {})
+    except (yaml.YAMLError, AttributeError) as exc:
+        raise UsageError(f"{saved_path} is not a valid run config ({exc}); use a new "
+                         "--output-dir or restore that file") from None
     new = _flatten(cfg.to_dict())
     changed = sorted(k for k in set(saved) | set(new)
                      if k not in RESUMABLE_KEYS and saved.get(k) != new.get(k))
