@@ -30,8 +30,10 @@ def tfgan():
         tf.estimator = types.SimpleNamespace(SessionRunHook=type("SessionRunHook", (), {}))
     try:
         with warnings.catch_warnings():
-            # tensorflow_hub (imported by tensorflow_gan) uses the deprecated pkg_resources.
+            # tensorflow_hub (imported by tensorflow_gan) uses the deprecated pkg_resources,
+            # and tensorflow_gan / tensorflow_probability check versions with distutils.
             warnings.filterwarnings("ignore", message=".*pkg_resources", category=UserWarning)
+            warnings.filterwarnings("ignore", message=".*distutils", category=DeprecationWarning)
             import tensorflow_gan
     except Exception:
         if added_module:
