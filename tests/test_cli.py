@@ -16,7 +16,7 @@ def run_inprocess(capsys, *argv):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--variant", "stylegan"], "unknown variant 'stylegan'; valid variants: dcgan, gan"),
+    (["--variant", "stylegan"], "unknown variant 'stylegan'; valid variants: cgan, dcgan, gan"),
     (["--variant", "gan", "--set", "train.epoch=3"], "unknown config key 'train.epoch'"),
     (["--variant", "gan", "--epochs", "0"], "'train.epochs' must be >= 1; got 0"),
     (["--variant", "gan", "--dataset", "npz:/no/such.npz"], "npz file not found: /no/such.npz"),

@@ -45,6 +45,7 @@ def assert_same_step(cfg, model_cls=None):
     ("gan", ["data.dataset=ring", "gan.d_steps=2"]),
     ("gan", ["data.dataset=digits", "gan.loss=minimax", "gan.label_smoothing=0.2"]),
     ("dcgan", ["data.dataset=digits"]),  # conv + synchronized batch norm
+    ("cgan", ["data.dataset=digits"]),  # labels into both networks
 ])
 def test_two_replicas_equal_one_device(tiny_config, variant, sets):
     assert_same_step(tiny_config(variant, *sets))
