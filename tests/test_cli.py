@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from tfgan_app import cli
 from tfgan_app.train import main
@@ -64,6 +65,16 @@ def test_help_lists_every_variant_and_dataset(capsys):
     for word in ("dcgan", "gan", "digits", "ring", "grid", "tfds:NAME[:SPLIT]", "folder:PATH",
                  "npz:PATH", "--set KEY=VALUE", "--strategy {auto,default,mirrored}"):
         assert word in out
+
+
+def test_print_config_shows_every_resolved_key(capsys, tmp_path):
+    code, out, _ = run_inprocess(capsys, "--variant", "dcgan", "--epochs", "7", "--set",
+                                 "dcgan.loss=minimax", "--print-config")
+    cfg = yaml.safe_load(out)
+    assert code == 0 and cfg["variant"] == "dcgan"
+    assert cfg["train"]["epochs"] == 7 and cfg["train"]["d_lr"] == 2.5e-5  # configs/dcgan.yaml
+    assert cfg["dcgan"] == {"d_steps": 1, "loss": "minimax", "label_smoothing": 0.0}
+    assert set(cfg) == {"variant", "data", "model", "train", "dcgan"}
 
 
 def test_variant_can_come_from_the_config_file(capsys, tmp_path, digits_npz):

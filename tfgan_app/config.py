@@ -231,11 +231,3 @@ def resolve_config(variant: str, *, config_file=None, flags: Mapping[str, Any] |
         setattr(cfg, target, _update(getattr(cfg, target), section, {name: value},
                                      from_string=True))
     return cfg
-
-
-def describe(cls, section: str) -> list[str]:
-    """One line per key: `section.key = default  (help)`, for --help and README."""
-    lines = []
-    for f in dataclasses.fields(cls):
-        lines.append(f"{section}.{f.name} = {f.default!r}  ({f.metadata.get('help', '')})")
-    return lines

@@ -25,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         {datasets}
 
         Running the same command again resumes from the last finished epoch. Config keys
-        (--set section.key=value) are listed in README.md; exit codes: 0 ok, 1 runtime
-        failure, 2 bad usage or config.
+        (--set section.key=value) are listed in README.md; --print-config shows them all
+        with their values. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
         """).format(variants=variants, datasets=datasets)
     parser = argparse.ArgumentParser(
         prog="python -m tfgan_app.train", description="Train a GAN variant.",
@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         dest="sets", help="override one config key, e.g. train.g_lr=1e-4 "
                                           "(repeatable)")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config (every key and value) and exit")
     return parser
 
 
@@ -63,6 +65,9 @@ def main(argv=None) -> int:
              "train.batch_size": args.batch_size, "train.strategy": args.strategy,
              "train.seed": args.seed}
     cfg = resolve_config(variant, config_file=args.config, flags=flags, sets=args.sets)
+    if args.print_config:
+        print(cfg.to_yaml(), end="")
+        return 0
     train(cfg, args.output_dir or f"runs/{variant}",
           verbose=1 if sys.stdout.isatty() else 2)
     return 0

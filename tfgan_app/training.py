@@ -157,11 +157,13 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed,
                                first_epoch=initial_epoch, last_epoch=tc.epochs)
     start = time.perf_counter()
-    history = model.fit(batches, epochs=tc.epochs, initial_epoch=initial_epoch,
-                        steps_per_epoch=steps, callbacks=callbacks, verbose=verbose,
-                        shuffle=False)  # the pipeline already permutes each epoch
+    try:
+        history = model.fit(batches, epochs=tc.epochs, initial_epoch=initial_epoch,
+                            steps_per_epoch=steps, callbacks=callbacks, verbose=verbose,
+                            shuffle=False)  # the pipeline already permutes each epoch
+    finally:
+        writer.close()
     seconds = time.perf_counter() - start
-    writer.close()
     done = tc.epochs
     echo(f"trained epochs {initial_epoch + 1}-{done} in {seconds:.1f}s "
          f"({(done - initial_epoch) * steps / seconds:.1f} steps/s); "
