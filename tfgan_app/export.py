@@ -121,13 +121,7 @@ def tflite_runner(path):
     """A callable running the .tflite serving signature in the LiteRT interpreter."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner("serving_default")
-
-    def run(**inputs):
-        return runner(**inputs)
-
-    return run
+    return Interpreter(model_path=str(path)).get_signature_runner("serving_default")
 
 
 def verify_tflite(model, tflite_path, kind: str, *, batch: int = 4, seed: int = 0) -> float:

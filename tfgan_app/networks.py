@@ -83,13 +83,19 @@ def _dropout(x, rate: float, name: str):
     return layers.Dropout(rate, name=name)(x) if rate else x
 
 
+def _label_input(num_classes: int):
+    """An int32 class-label input and its one-hot encoding."""
+    label = keras.Input((), dtype="int32", name="label")
+    onehot = layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_onehot")(
+        layers.Reshape((1,))(label))
+    return label, onehot
+
+
 def _inputs(latent_dim: int, num_classes: int):
     z = keras.Input((latent_dim,), name="z")
     if not num_classes:
         return [z], z
-    label = keras.Input((), dtype="int32", name="label")
-    onehot = layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_onehot")(
-        layers.Reshape((1,))(label))
+    label, onehot = _label_input(num_classes)
     return [z, label], layers.Concatenate(name="z_label")([z, onehot])
 
 
@@ -97,9 +103,7 @@ def _disc_inputs(shape, num_classes: int):
     x = keras.Input(shape, name="x")
     if not num_classes:
         return [x], x
-    label = keras.Input((), dtype="int32", name="label")
-    onehot = layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_onehot")(
-        layers.Reshape((1,))(label))
+    label, onehot = _label_input(num_classes)
     if len(shape) == 3:  # one constant channel per class
         maps = layers.Reshape((1, 1, num_classes))(onehot)
         maps = layers.UpSampling2D(size=shape[:2], name="label_maps")(maps)
