@@ -17,7 +17,8 @@ def run_inprocess(capsys, *argv):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--variant", "stylegan"], "unknown variant 'stylegan'; valid variants: cgan, dcgan, gan"),
+    (["--variant", "stylegan"], "unknown variant 'stylegan'; valid variants: acgan, began, cgan, dcgan, dragan, "
+         "ebgan, gan, infogan, lsgan, wgan, wgan_gp"),
     (["--variant", "gan", "--set", "train.epoch=3"], "unknown config key 'train.epoch'"),
     (["--variant", "gan", "--epochs", "0"], "'train.epochs' must be >= 1; got 0"),
     (["--variant", "gan", "--dataset", "npz:/no/such.npz"], "npz file not found: /no/such.npz"),
@@ -73,7 +74,8 @@ def test_print_config_shows_every_resolved_key(capsys, tmp_path):
     cfg = yaml.safe_load(out)
     assert code == 0 and cfg["variant"] == "dcgan"
     assert cfg["train"]["epochs"] == 7 and cfg["train"]["d_lr"] == 2.5e-5  # configs/dcgan.yaml
-    assert cfg["dcgan"] == {"d_steps": 1, "loss": "minimax", "label_smoothing": 0.0}
+    assert cfg["dcgan"] == {"d_steps": 1, "loss": "minimax", "label_smoothing": 0.0,
+                            "feature_matching": False}
     assert set(cfg) == {"variant", "data", "model", "train", "dcgan"}
 
 

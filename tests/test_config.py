@@ -74,7 +74,8 @@ def test_missing_config_file():
 def test_unknown_variant_lists_valid_names():
     with pytest.raises(UsageError) as err:
         resolve_config("stylegan")
-    assert "unknown variant 'stylegan'; valid variants: cgan, dcgan, gan" in str(err.value)
+    assert ("unknown variant 'stylegan'; valid variants: acgan, began, cgan, dcgan, dragan, "
+            "ebgan, gan, infogan, lsgan, wgan, wgan_gp") in str(err.value)
 
 
 def test_resolved_config_yaml_round_trips(tmp_path):

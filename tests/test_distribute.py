@@ -46,6 +46,19 @@ def assert_same_step(cfg, model_cls=None):
     ("gan", ["data.dataset=digits", "gan.loss=minimax", "gan.label_smoothing=0.2"]),
     ("dcgan", ["data.dataset=digits"]),  # conv + synchronized batch norm
     ("cgan", ["data.dataset=digits"]),  # labels into both networks
+    # improved techniques: feature matching and minibatch std use global-batch statistics
+    ("dcgan", ["dcgan.feature_matching=true", "dcgan.label_smoothing=0.1",
+               "model.minibatch_std=4"]),
+    ("acgan", []),  # sampled fake labels, class head
+    ("acgan", ["acgan.semi_supervised=true", "acgan.labeled_fraction=0.5",
+               "acgan.feature_matching=true"]),
+    ("infogan", []),  # sampled codes, Q head
+    ("wgan", ["wgan.clip=0.05"]),  # n_critic=5 clipped critic updates
+    ("wgan_gp", ["model.d_norm=layer"]),  # per-example interpolation + penalty
+    ("dragan", ["model.d_norm=layer"]),  # global-batch std perturbation + penalty
+    ("lsgan", []),
+    ("began", ["began.lambda_k=0.5"]),  # k_t from global means; large lambda_k moves it
+    ("ebgan", ["ebgan.margin=2.0", "ebgan.pt_weight=1.0"]),  # pulling-away over all replicas
 ])
 def test_two_replicas_equal_one_device(tiny_config, variant, sets):
     assert_same_step(tiny_config(variant, *sets))
@@ -57,8 +70,8 @@ class MeanReducedGAN(GAN):
     def _step(self, loss_fn, objective, *args, **kwargs):
         original = loss_fn
 
-        def mean_reduced(real, fake, labels):
-            terms = original(real, fake, labels)
+        def mean_reduced(real, fake, labels, cond):
+            terms = original(real, fake, labels, cond)
             n = tf.distribute.get_replica_context().num_replicas_in_sync
             # reduce_loss divides by the global batch; this term makes the result a
             # per-replica reduce_mean, i.e. n times too large in total.

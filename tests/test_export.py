@@ -88,3 +88,35 @@ def test_export_after_mirrored_training(tiny_config, tmp_path):
     serve = tf.saved_model.load(str(result.export.saved_model)).signatures["serving_default"]
     assert serve(z=tf.zeros([2, 8]))["images"].shape == (2, 16, 16, 1)
     assert result.export.tflite_max_abs_error < 1e-4
+
+
+def test_infogan_serves_its_codes(tiny_config, tmp_path):
+    cfg = tiny_config("infogan", "train.export=true")
+    result = train(cfg, tmp_path, verbose=0, echo=lambda _: None)
+    loaded = tf.saved_model.load(str(result.export.saved_model))
+    serve = loaded.signatures["serving_default"]
+    specs = serve.structured_input_signature[1]
+    assert set(specs) == {"z", "category", "code"}
+    assert specs["category"].dtype == tf.int32 and specs["code"].shape.as_list() == [None, 2]
+    out = serve(z=tf.zeros([2, 8]), category=tf.constant([0, 3]),
+                code=tf.constant([[0.0, 0.0], [1.0, -1.0]]))["images"]
+    assert out.shape == (2, 16, 16, 1)
+    sample = loaded.signatures["sample"]
+    assert set(sample.structured_input_signature[1]) == {"num_samples", "seed"}
+    a = sample(num_samples=tf.constant(4), seed=tf.constant(3, tf.int64))["images"].numpy()
+    b = sample(num_samples=tf.constant(4), seed=tf.constant(3, tf.int64))["images"].numpy()
+    np.testing.assert_array_equal(a, b)
+    assert result.export.tflite_max_abs_error < 1e-4
+
+
+@pytest.mark.parametrize("variant", ["acgan", "began"])
+def test_zoo_generators_export(tiny_config, tmp_path, variant):
+    result = train(tiny_config(variant, "train.export=true"), tmp_path, verbose=0,
+                   echo=lambda _: None)
+    serve = tf.saved_model.load(str(result.export.saved_model)).signatures["serving_default"]
+    inputs = {"z": tf.zeros([2, 8])}
+    if variant == "acgan":
+        inputs["label"] = tf.constant([1, 2])
+    assert set(serve.structured_input_signature[1]) == set(inputs)
+    assert serve(**inputs)["images"].shape == (2, 16, 16, 1)
+    assert result.export.tflite_max_abs_error < 1e-4

@@ -65,3 +65,83 @@ def test_conditional_variants_need_labels(tiny_config, tmp_path):
     cfg = tiny_config("cgan", f"data.dataset=npz:{path}", "data.image_size=16")
     with pytest.raises(UsageError, match="cgan needs class labels, but dataset npz"):
         train(cfg, tmp_path / "run", verbose=0, echo=lambda _: None)
+
+
+def one_step(cfg):
+    model, data = build(cfg)
+    batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
+    logs = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
+    return model, {k: v[0] for k, v in logs.items()}
+
+
+def test_began_updates_k_t_and_logs_the_convergence_measure(tiny_config):
+    model, logs = one_step(tiny_config("began", "began.lambda_k=0.5", "began.gamma=0.7"))
+    balance = 0.7 * logs["loss_real"] - logs["g_loss"]  # L(G(z)) is the generator's loss
+    assert logs["k_t"] == 0.0  # the value the discriminator step used
+    assert float(model.k_t.numpy()) == pytest.approx(np.clip(0.5 * balance, 0, 1), abs=1e-6)
+    assert logs["m_global"] == pytest.approx(logs["loss_real"] + abs(balance), rel=1e-5)
+    assert "k_t" in [v.name for v in model.non_trainable_variables]  # checkpointed
+
+
+def test_wgan_clips_every_critic_weight(tiny_config):
+    model, _ = one_step(tiny_config("wgan", "wgan.clip=0.02"))
+    for w in model.discriminator.trainable_weights:
+        assert np.abs(w.numpy()).max() <= 0.02 + 1e-7, w.path
+    assert "logit" not in [w.path.split("/")[-2] for w in model.discriminator.weights
+                           if w.path.endswith("bias")]
+
+
+def test_acgan_semi_supervised_hides_labels_per_class(tiny_config):
+    from tfgan_app.data import load_from_config
+    from tfgan_app.variants.acgan import ACGAN
+
+    cfg = tiny_config("acgan", "acgan.semi_supervised=true", "acgan.labeled_fraction=0.25",
+                      "data.max_examples=0")
+    data = load_from_config(cfg.data, seed=0)
+    seen = ACGAN.prepare_data(data, cfg.options, seed=0)
+    assert np.array_equal(seen.x, data.x)
+    known = seen.y >= 0
+    assert np.array_equal(seen.y[known], data.y[known])
+    for c in range(10):
+        assert known[data.y == c].sum() == round(0.25 * (data.y == c).sum())
+    again = ACGAN.prepare_data(data, cfg.options, seed=0)
+    assert np.array_equal(again.y, seen.y)  # the seed fixes which labels are seen
+    model, _ = build(cfg)
+    assert "logit" not in model.discriminator.output  # the logit is logsumexp(classes)
+
+
+def test_acgan_labeled_fraction_needs_semi_supervised(tiny_config):
+    from tfgan_app.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="labeled_fraction < 1 needs acgan.semi_supervised"):
+        build(tiny_config("acgan", "acgan.labeled_fraction=0.5"))
+
+
+def test_infogan_grids_vary_one_code_at_a_time(tiny_config, tmp_path):
+    result = train(tiny_config("infogan"), tmp_path, verbose=0, echo=lambda _: None)
+    names = sorted(p.name for p in (tmp_path / "samples").iterdir())
+    assert names == ["epoch_0001.png", "epoch_0001_code0.png", "epoch_0001_code1.png"]
+    assert Image.open(result.last_sample).size == ((8 * 17 + 1) * 2, (10 * 17 + 1) * 2)
+    model, _ = build(tiny_config("infogan"))
+    grids = model.sample_grids(np.random.default_rng(0))
+    sweep = grids[1]
+    assert np.allclose(sweep.cond["code"][:8, 0], np.linspace(-2, 2, 8))
+    assert np.all(sweep.cond["code"][:, 1] == 0)
+    assert np.all(sweep.z[:8] == sweep.z[0])  # one latent per row: only the code changes
+    out = model.generate(sweep.z[:2], {k: v[:2] for k, v in sweep.cond.items()}).numpy()
+    assert not np.allclose(out[0], out[1]), "the continuous code must change the output"
+
+
+def test_minibatch_std_is_rejected_by_autoencoder_discriminators(tiny_config):
+    from tfgan_app.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model.minibatch_std is not supported by began"):
+        build(tiny_config("began", "model.minibatch_std=4"))
+
+
+@pytest.mark.parametrize("variant", ["began", "ebgan", "infogan", "wgan_gp", "cgan"])
+def test_variants_train_on_toy_points(tiny_config, variant, tmp_path):
+    result = train(tiny_config(variant, "data.dataset=ring"), tmp_path, verbose=0,
+                   echo=lambda _: None)
+    assert all(np.isfinite(v[-1]) for v in result.history.values())
+    assert result.last_sample.is_file()

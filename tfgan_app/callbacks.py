@@ -43,54 +43,62 @@ class NaNGuard(keras.callbacks.Callback):
 class SampleGrid(keras.callbacks.Callback):
     """Every `every` epochs (and after the last), draw samples from fixed latents.
 
-    Images: `samples/epoch_NNNN.png`, a grid (one row per class for conditional models).
-    Points: the same name, a scatter plot over the data's mode centres.
+    Images: `samples/epoch_NNNN.png`, the model's main grid (one row per class for
+    conditional models), plus `epoch_NNNN_<name>.png` for any further grids it defines
+    (InfoGAN's code sweeps). Points: the same name, a scatter plot over the mode centres.
     """
 
-    def __init__(self, directory, data, *, latent_dim: int, num_classes: int, seed: int,
-                 every: int = 1, writer=None, columns: int = 8, num_points: int = 1000):
+    def __init__(self, directory, data, *, seed: int, every: int = 1, writer=None,
+                 num_points: int = 1000):
         super().__init__()
         self.directory = Path(directory)
         self.data = data
         self.every = every
         self.writer = writer
-        rng = np.random.default_rng([seed, 7])  # fixed for the whole run, apart from training
-        if data.kind == "points":
-            count, self.rows = num_points, 1
-        elif num_classes:
-            count, self.rows = num_classes * columns, num_classes
-        else:
-            count, self.rows = columns * columns, columns
-        self.z = rng.standard_normal((count, latent_dim)).astype(np.float32)
-        self.labels = (np.repeat(np.arange(num_classes), columns).astype(np.int32)
-                       if num_classes else None)
+        self.seed = seed
+        self.num_points = num_points
+        self.grids = None
         if data.kind == "points" and data.modes is not None:
             self.limit = float(np.abs(data.modes).max()) * 1.5 + 3 * (data.mode_std or 0)
         else:
             self.limit = None
         self.last_path = None
 
-    def samples(self) -> np.ndarray:
-        return np.asarray(self.model.generate(self.z, self.labels, training=False))
+    def _grids(self):
+        if self.grids is None:  # fixed for the whole run, apart from training randomness
+            rng = np.random.default_rng([self.seed, 7])
+            if self.data.kind == "points":
+                self.grids = [self.model.point_cloud(rng, self.num_points)]
+            else:
+                self.grids = self.model.sample_grids(rng)
+        return self.grids
+
+    def samples(self, grid=None) -> np.ndarray:
+        grid = grid or self._grids()[0]
+        return np.asarray(self.model.generate(grid.z, grid.cond, training=False))
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         if done % self.every and done != self.params.get("epochs"):
             return
-        path = self.directory / f"epoch_{done:04d}.png"
-        samples = self.samples()
-        if self.data.kind == "points":
-            plotting.save_scatter(samples, path, modes=self.data.modes, limit=self.limit,
-                                  title=f"{self.model.name} on {self.data.name}, epoch {done}")
-        else:
-            grid = plotting.image_grid(samples, self.rows)
-            plotting.save_image(grid, path, scale=max(1, 512 // max(grid.shape[:2])))
-        self.last_path = path
-        if self.writer is not None:
-            image = tf.io.decode_png(tf.io.read_file(str(path)))
-            with self.writer.as_default():
-                tf.summary.image("samples", image[None], step=done)
-            self.writer.flush()
+        for grid in self._grids():
+            suffix = f"_{grid.name}" if grid.name else ""
+            path = self.directory / f"epoch_{done:04d}{suffix}.png"
+            samples = self.samples(grid)
+            if self.data.kind == "points":
+                plotting.save_scatter(
+                    samples, path, modes=self.data.modes, limit=self.limit,
+                    title=f"{self.model.name} on {self.data.name}, epoch {done}")
+            else:
+                image = plotting.image_grid(samples, grid.rows)
+                plotting.save_image(image, path, scale=max(1, 512 // max(image.shape[:2])))
+            if not grid.name:
+                self.last_path = path
+            if self.writer is not None:
+                image = tf.io.decode_png(tf.io.read_file(str(path)))
+                with self.writer.as_default():
+                    tf.summary.image(f"samples{suffix}", image[None], step=done)
+                self.writer.flush()
 
 
 class HistoryCSV(keras.callbacks.Callback):

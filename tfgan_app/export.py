@@ -1,9 +1,11 @@
 """Export a trained generator: SavedModel for TF Serving, TFLite for phones.
 
 SavedModel signatures (the serving contract in DESIGN.md):
-  serving_default(z float32 [batch, latent_dim] [, label int32 [batch]])
+  serving_default(z float32 [batch, latent_dim] [, label int32 [batch]]
+                  | InfoGAN: z, category int32 [batch], code float32 [batch, continuous])
       -> {"images": float32 [batch, H, W, C] in [-1, 1]} or {"points": float32 [batch, 2]}
   sample(num_samples int32 [], seed int64 [] [, label int32 [num_samples]])
+      (InfoGAN draws its codes from the seed)
       -> {"images": uint8 [num_samples, H, W, C]} or {"points": float32 [num_samples, 2]}
          deterministic for a given seed.
 
@@ -43,33 +45,48 @@ def output_name(kind: str) -> str:
     return "points" if kind == "points" else "images"
 
 
-def _signatures(generator, latent_dim: int, num_classes: int, kind: str):
-    """(name, function, input_signature) for each endpoint."""
+def _signatures(model, kind: str):
+    """(name, function, input_signature) for each endpoint.
+
+    Inputs besides z come from `model.condition_specs()` (the label, InfoGAN's codes). The
+    `sample` endpoint takes the label where conditional; codes it draws from the seed.
+    """
     key = output_name(kind)
-    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
-    label_spec = tf.TensorSpec([None], tf.int32, name="label")
+    z_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")
+    cond_specs = model.condition_specs()
+    names = list(cond_specs)
     count_spec = tf.TensorSpec([], tf.int32, name="num_samples")
     seed_spec = tf.TensorSpec([], tf.int64, name="seed")
 
-    def run(z, label=None):
-        return generator([z, label] if num_classes else z, training=False)
+    def run(z, cond):
+        return model.generator(model.generator_inputs(z, cond or None), training=False)
 
-    def sample(num_samples, seed, label=None):
-        z = tf.random.stateless_normal([num_samples, latent_dim],
-                                       seed=tf.stack([seed, tf.constant(0, tf.int64)]))
-        if label is not None:
-            tf.debugging.assert_equal(tf.shape(label)[0], num_samples,
-                                      message="label must have num_samples entries")
-        x = run(z, label)
+    def serve(z, *conds):
+        return {key: run(z, dict(zip(names, conds)))}
+
+    def to_output(x):
         if kind != "points":
             x = tf.cast(tf.clip_by_value(tf.round((x + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
         return {key: x}
 
-    if num_classes:
-        return [("serving_default", lambda z, label: {key: run(z, label)}, [z_spec, label_spec]),
-                ("sample", sample, [count_spec, seed_spec, label_spec])]
-    return [("serving_default", lambda z: {key: run(z)}, [z_spec]),
-            ("sample", sample, [count_spec, seed_spec])]
+    def latents(num_samples, seed):
+        return tf.random.stateless_normal([num_samples, model.latent_dim],
+                                          seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+
+    def sample_given(num_samples, seed, *conds):
+        for name, value in zip(names, conds):
+            tf.debugging.assert_equal(tf.shape(value)[0], num_samples,
+                                      message=f"{name} must have num_samples entries")
+        return to_output(run(latents(num_samples, seed), dict(zip(names, conds))))
+
+    def sample_drawn(num_samples, seed):
+        return to_output(run(latents(num_samples, seed),
+                             model.random_condition(num_samples, seed)))
+
+    serving = ("serving_default", serve, [z_spec, *cond_specs.values()])
+    if names and model.random_condition(tf.constant(1), tf.constant(0, tf.int64)) is not None:
+        return [serving, ("sample", sample_drawn, [count_spec, seed_spec])]
+    return [serving, ("sample", sample_given, [count_spec, seed_spec, *cond_specs.values()])]
 
 
 def _replace_dir(tmp: Path, final: Path):
@@ -91,8 +108,7 @@ def export_saved_model(model, directory, *, kind: str) -> Path:
     try:
         archive = keras.export.ExportArchive()
         archive.track(model.generator)
-        for name, fn, spec in _signatures(model.generator, model.latent_dim,
-                                          model.num_classes, kind):
+        for name, fn, spec in _signatures(model, kind):
             archive.add_endpoint(name, fn, input_signature=spec)
         archive.write_out(str(tmp), verbose=False)
         _replace_dir(tmp, directory)
@@ -128,13 +144,9 @@ def verify_tflite(model, tflite_path, kind: str, *, batch: int = 4, seed: int = 
     """Max abs difference between LiteRT and the Keras generator on random latents."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((batch, model.latent_dim)).astype(np.float32)
-    inputs = {"z": z}
-    labels = None
-    if model.num_classes:
-        labels = (np.arange(batch) % model.num_classes).astype(np.int32)
-        inputs["label"] = labels
-    got = tflite_runner(tflite_path)(**inputs)[output_name(kind)]
-    want = np.asarray(model.generate(z, labels, training=False))
+    cond = model.example_condition(batch)
+    got = tflite_runner(tflite_path)(z=z, **(cond or {}))[output_name(kind)]
+    want = np.asarray(model.generate(z, cond, training=False))
     return float(np.abs(got - want).max())
 
 

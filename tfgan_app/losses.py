@@ -68,3 +68,110 @@ def modified_generator_loss(discriminator_gen_outputs):
     """-log D(G(z)) per example: the non-saturating generator loss (TF-GAN's)."""
     return per_example(tfgan().losses.wargs.modified_generator_loss(
         discriminator_gen_outputs, reduction=_NONE))
+
+
+# -- the rest of the zoo -------------------------------------------------------------------
+def least_squares_generator_loss(discriminator_gen_outputs, real_label: float = 1.0):
+    """0.5 (D(G(z)) - c)^2 per example (Mao et al. 2017; c = `real_label`)."""
+    return per_example(tfgan().losses.wargs.least_squares_generator_loss(
+        discriminator_gen_outputs, real_label=real_label, reduction=_NONE))
+
+
+def least_squares_discriminator_loss(discriminator_real_outputs, discriminator_gen_outputs,
+                                     real_label: float = 1.0, fake_label: float = 0.0):
+    """0.5 (D(x) - b)^2 + 0.5 (D(G(z)) - a)^2 per example (b = real, a = fake label)."""
+    return per_example(tfgan().losses.wargs.least_squares_discriminator_loss(
+        discriminator_real_outputs, discriminator_gen_outputs, real_label=real_label,
+        fake_label=fake_label, reduction=_NONE))
+
+
+def wasserstein_generator_loss(discriminator_gen_outputs):
+    """-D(G(z)) per example (Arjovsky et al. 2017)."""
+    return per_example(tfgan().losses.wargs.wasserstein_generator_loss(
+        discriminator_gen_outputs, reduction=_NONE))
+
+
+def wasserstein_discriminator_loss(discriminator_real_outputs, discriminator_gen_outputs):
+    """D(G(z)) - D(x) per example: the critic's estimate of minus the W1 distance."""
+    return per_example(tfgan().losses.wargs.wasserstein_discriminator_loss(
+        discriminator_real_outputs, discriminator_gen_outputs, reduction=_NONE))
+
+
+def gradient_penalty(critic, points, target: float = 1.0, epsilon: float = 1e-10):
+    """(||d critic / d points||_2 - target)^2 per example, differentiable in the critic.
+
+    `critic` maps points to [batch, 1] outputs. The epsilon sits inside the square root, so
+    the norm's gradient stays finite where the input gradient is zero (as in TF-GAN).
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(points)
+        outputs = critic(points)
+    grads = tape.gradient(outputs, points)
+    norms = tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(grads)[0], -1]),
+                                  axis=1) + epsilon)
+    return tf.square(norms - target)
+
+
+def global_batch(values) -> tf.Tensor:
+    """Every replica's rows of `values`, in replica order, without gradient.
+
+    An all-gather built on an all-reduce sum (which every strategy supports): on one device
+    it is `values` itself.
+    """
+    values = tf.stop_gradient(tf.convert_to_tensor(values))
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return values
+    n = ctx.num_replicas_in_sync
+    onehot = tf.one_hot(ctx.replica_id_in_sync_group, n, dtype=values.dtype)
+    slots = tf.reshape(onehot, [n] + [1] * values.shape.rank) * values[None]
+    gathered = ctx.all_reduce(tf.distribute.ReduceOp.SUM, slots)
+    return tf.reshape(gathered, tf.concat([[-1], tf.shape(values)[1:]], 0))
+
+
+def global_mean(values) -> tf.Tensor:
+    """Mean over the global batch (axis 0), without gradient."""
+    return tf.reduce_mean(global_batch(values), axis=0)
+
+
+def feature_matching_loss(real_features, gen_features):
+    """||E f(x) - E f(G(z))||^2 over the global batch, as a per-example loss.
+
+    Salimans et al. 2016. Every example's value is the whole squared distance; its gradient
+    is that of the batch-level objective (2 (m_gen - m_real) / N per generated example), so
+    reducing over the global batch gives both the right value and the right gradient.
+    """
+    diff = global_mean(gen_features) - global_mean(real_features)
+    value = tf.reduce_sum(tf.square(diff))
+    flat = tf.reshape(gen_features, [tf.shape(gen_features)[0], -1])
+    linear = 2.0 * tf.reduce_sum(flat * tf.reshape(diff, [1, -1]), axis=1)
+    return value + linear - tf.stop_gradient(linear)
+
+
+def pulling_away_term(embeddings):
+    """EBGAN's pulling-away term (Zhao et al. 2017) over the global batch, per example.
+
+    PT = 1/(N(N-1)) sum_{i != j} cos^2(s_i, s_j). Example i's value is
+    1/(N-1) sum_{j != i} cos^2(s_i, s_j); as every pair appears twice, its gradient is
+    doubled against the (gradient-free) other rows, which gives exactly d PT.
+    """
+    flat = tf.reshape(embeddings, [tf.shape(embeddings)[0], -1])
+    unit = tf.math.l2_normalize(flat, axis=1)
+    others = global_batch(unit)
+    n = tf.cast(tf.shape(others)[0], unit.dtype)
+    self_sim = tf.square(tf.reduce_sum(unit * tf.stop_gradient(unit), axis=1))
+    per = (tf.reduce_sum(tf.square(tf.matmul(unit, others, transpose_b=True)), axis=1)
+           - self_sim) / tf.maximum(n - 1.0, 1.0)
+    return 2.0 * per - tf.stop_gradient(per)
+
+
+def global_std(values) -> tf.Tensor:
+    """Standard deviation of all elements of the global batch, without gradient."""
+    values = tf.stop_gradient(tf.convert_to_tensor(values))
+    ctx = tf.distribute.get_replica_context()
+    stats = tf.stack([tf.reduce_sum(values), tf.reduce_sum(tf.square(values)),
+                      tf.cast(tf.size(values), values.dtype)])
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        stats = ctx.all_reduce(tf.distribute.ReduceOp.SUM, stats)
+    mean = stats[0] / stats[2]
+    return tf.sqrt(tf.maximum(stats[1] / stats[2] - tf.square(mean), 0.0))

@@ -1,8 +1,14 @@
-"""Generator and discriminator networks: an MLP pair and a DCGAN conv pair.
+"""Generator and discriminator networks: an MLP pair, a DCGAN conv pair, autoencoders.
 
-Both take an optional class label (one-hot concatenated to the latent vector, and to the
-discriminator input as extra features or channels) so conditional variants reuse them.
-Batch normalization is synchronized across replicas: with per-replica statistics a step on
+Both pairs take an optional class label (one-hot concatenated to the latent vector, and to
+the discriminator input as extra features or channels) so conditional variants reuse them.
+A discriminator returns a dict: `logit` [batch, 1], `features` (its last hidden layer, for
+feature matching) and one entry per extra head a variant asks for (ACGAN's class logits,
+InfoGAN's Q outputs). Autoencoder discriminators (BEGAN, EBGAN) return `reconstruction`
+and `embedding`.
+
+Batch normalization is synchronized across replicas, and minibatch standard deviation works
+on contiguous groups inside a replica's batch: with per-replica batch statistics a step on
 N replicas would not equal a step on one device.
 """
 
@@ -13,6 +19,7 @@ import math
 from typing import Literal
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 from tfgan_app.config import option
@@ -38,6 +45,10 @@ class NetworkConfig:
         "batch", "discriminator normalization (not on its first layer)")
     d_dropout: float = option(0.0, "dropout rate after each discriminator hidden layer; "
                                    "curbs memorization of small datasets", min=0.0, max=0.9)
+    minibatch_std: int = option(
+        0, "minibatch standard deviation group size (0: off); the discriminator sees the "
+           "feature spread of each group of this many samples, which discourages mode "
+           "collapse (Salimans et al. 2016; Karras et al. 2018)", min=0)
     mlp_units: int = option(256, "MLP: units per hidden layer", min=1)
     mlp_layers: int = option(3, "MLP: hidden layers", min=1)
 
@@ -115,8 +126,61 @@ def _model(inputs, outputs, name):
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=name)
 
 
-def mlp_generator(cfg: NetworkConfig, out_shape, num_classes=0, image=False):
-    inputs, h = _inputs(cfg.latent_dim, num_classes)
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class MinibatchStdDev(layers.Layer):
+    """Append the mean feature standard deviation of each sample's group as one feature.
+
+    Groups are contiguous runs of `group_size` samples (the whole batch if smaller), so on
+    N replicas each replica's groups are exactly the one-device groups of its rows.
+    """
+
+    def __init__(self, group_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = int(group_size)
+
+    def call(self, x):
+        batch = tf.shape(x)[0]
+        group = tf.minimum(self.group_size, batch)
+        tf.debugging.assert_equal(batch % group, 0, message=(
+            "minibatch_std: the per-replica batch must be a multiple of the group size"))
+        grouped = tf.reshape(x, tf.concat([[batch // group, group], tf.shape(x)[1:]], 0))
+        mean, var = tf.nn.moments(grouped, axes=[1], keepdims=True)
+        std = tf.sqrt(var + 1e-8)  # [groups, 1, ...features]
+        spread = tf.reduce_mean(tf.reshape(std, [batch // group, -1]), axis=1)  # [groups]
+        per_sample = tf.repeat(spread, group)  # [batch]
+        shape = tf.concat([tf.shape(x)[:-1], [1]], 0)
+        extra = tf.ones(shape, x.dtype) * tf.reshape(
+            per_sample, [-1] + [1] * (len(x.shape) - 1))
+        return tf.concat([x, extra], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
+
+
+def _heads(inputs, features, cfg: NetworkConfig, heads: dict | None, logit):
+    """The discriminator's output dict: logit, features and the extra heads.
+
+    `logit`: True, False (no logit) or "no_bias" (a Wasserstein critic: a bias cancels
+    out of D(G(z)) - D(x) and would never be trained).
+    """
+    outputs = {"features": features}
+    if logit:
+        outputs["logit"] = layers.Dense(1, use_bias=logit != "no_bias", name="logit")(features)
+    for name, units in (heads or {}).items():
+        if isinstance(units, tuple):  # (hidden units, outputs): a small MLP head
+            hidden, units = units
+            h = layers.LeakyReLU(0.2)(layers.Dense(hidden, name=f"{name}_hidden")(features))
+        else:
+            h = features
+        outputs[name] = layers.Dense(units, name=name)(h)
+    return _model(inputs, outputs, "discriminator")
+
+
+def mlp_generator(cfg: NetworkConfig, out_shape, num_classes=0, image=False, inputs=None):
+    inputs, h = inputs or _inputs(cfg.latent_dim, num_classes)
     for i in range(cfg.mlp_layers):
         h = layers.Dense(cfg.mlp_units, name=f"dense_{i}")(h)
         h = _apply(h, _norm(cfg.g_norm, f"norm_{i}") if image else None)
@@ -125,21 +189,26 @@ def mlp_generator(cfg: NetworkConfig, out_shape, num_classes=0, image=False):
     return _model(inputs, layers.Reshape(out_shape, name="sample")(h), "generator")
 
 
-def mlp_discriminator(cfg: NetworkConfig, in_shape, num_classes=0):
+def mlp_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None, logit=True):
     inputs, h = _disc_inputs(in_shape, num_classes)
     h = layers.Flatten()(h)
     for i in range(cfg.mlp_layers):
+        if cfg.minibatch_std and i == cfg.mlp_layers - 1:
+            h = MinibatchStdDev(cfg.minibatch_std, name="minibatch_std")(h)
         h = layers.Dense(cfg.mlp_units, name=f"dense_{i}")(h)
         h = _dropout(layers.LeakyReLU(0.2)(h), cfg.d_dropout, f"dropout_{i}")
-    return _model(inputs, layers.Dense(1, name="logit")(h), "discriminator")
+    return _heads(inputs, h, cfg, heads, logit)
 
 
-def dcgan_generator(cfg: NetworkConfig, out_shape, num_classes=0):
-    """Radford et al. 2016: project, then stride-2 stages with BN + ReLU, tanh output."""
+def dcgan_generator(cfg: NetworkConfig, out_shape, num_classes=0, inputs=None):
+    """Radford et al. 2016: project, then stride-2 stages with BN + ReLU, tanh output.
+
+    `inputs`: (keras inputs, the vector they make) to replace z [+ label] (InfoGAN codes).
+    """
     size, _, channels = out_shape
     stages, start = dcgan_stages(size)
     filters = cfg.g_filters * 2 ** (stages - 1)
-    inputs, h = _inputs(cfg.latent_dim, num_classes)
+    inputs, h = inputs or _inputs(cfg.latent_dim, num_classes)
     h = layers.Dense(start * start * filters, use_bias=cfg.g_norm == "none", name="project")(h)
     h = layers.ReLU()(_apply(h, _norm(cfg.g_norm, "project_norm")))
     h = layers.Reshape((start, start, filters))(h)
@@ -160,29 +229,93 @@ def dcgan_generator(cfg: NetworkConfig, out_shape, num_classes=0):
     return _model(inputs, h, "generator")
 
 
-def dcgan_discriminator(cfg: NetworkConfig, in_shape, num_classes=0):
+def dcgan_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None, logit=True):
     """Stride-2 convs with LeakyReLU(0.2), normalization after the first, a linear logit."""
     stages, _ = dcgan_stages(in_shape[0])
     inputs, h = _disc_inputs(in_shape, num_classes)
     for i in range(stages):
+        if cfg.minibatch_std and i == stages - 1:
+            h = MinibatchStdDev(cfg.minibatch_std, name="minibatch_std")(h)
         h = layers.Conv2D(cfg.d_filters * 2 ** i, 4, strides=2, padding="same",
                           name=f"conv_{i}")(h)
         if i > 0:
             h = _apply(h, _norm(cfg.d_norm, f"norm_{i}"))
         h = _dropout(layers.LeakyReLU(0.2)(h), cfg.d_dropout, f"dropout_{i}")
-    h = layers.Flatten()(h)
-    return _model(inputs, layers.Dense(1, name="logit")(h), "discriminator")
+    h = layers.Flatten(name="features")(h)
+    return _heads(inputs, h, cfg, heads, logit)
 
 
-def build_pair(cfg: NetworkConfig, data, num_classes: int = 0, default: str = "dcgan"):
+def generator_for(cfg: NetworkConfig, data, num_classes: int = 0, default: str = "dcgan",
+                  inputs=None):
+    """The generator of the pair `build_pair` would build."""
+    if resolve_architecture(cfg, data.kind, default) == "dcgan":
+        return dcgan_generator(cfg, data.shape, num_classes, inputs=inputs)
+    return mlp_generator(cfg, data.shape, num_classes, image=data.kind == "image",
+                         inputs=inputs)
+
+
+def build_pair(cfg: NetworkConfig, data, num_classes: int = 0, default: str = "dcgan",
+               heads: dict | None = None, logit: bool | str = True):
     """Generator and discriminator for `data` (a `tfgan_app.data.Dataset`).
 
-    `default` is the architecture `auto` means for images (the variant's choice).
+    `default` is the architecture `auto` means for images (the variant's choice); `heads`
+    maps extra discriminator outputs to their units (or (hidden, units) for an MLP head);
+    `logit=False` leaves out the real/fake logit (the K-class semi-supervised head),
+    `logit="no_bias"` gives it no bias (Wasserstein critics).
     """
     arch = resolve_architecture(cfg, data.kind, default)
-    image = data.kind == "image"
+    generator = generator_for(cfg, data, num_classes, default)
     if arch == "dcgan":
-        return (dcgan_generator(cfg, data.shape, num_classes),
-                dcgan_discriminator(cfg, data.shape, num_classes))
-    return (mlp_generator(cfg, data.shape, num_classes, image=image),
-            mlp_discriminator(cfg, data.shape, num_classes))
+        return generator, dcgan_discriminator(cfg, data.shape, num_classes, heads, logit)
+    return generator, mlp_discriminator(cfg, data.shape, num_classes, heads, logit)
+
+
+def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
+                              default: str = "dcgan"):
+    """An autoencoder: x -> {"reconstruction": like x, "embedding": [batch, embedding_dim]}.
+
+    Images (dcgan): stride-2 conv encoder with ELU and no normalization (as in BEGAN), a
+    dense embedding, and a nearest-upsampling conv decoder with a linear output. Points
+    (mlp): dense encoder and decoder.
+    """
+    arch = resolve_architecture(cfg, data.kind, default)
+    x = keras.Input(data.shape, name="x")
+    h = x
+    if arch == "dcgan":
+        stages, start = dcgan_stages(data.shape[0])
+        for i in range(stages):
+            h = layers.Conv2D(cfg.d_filters * 2 ** i, 3, padding="same", name=f"enc_{i}")(h)
+            h = layers.Conv2D(cfg.d_filters * 2 ** i, 3, strides=2, padding="same",
+                              activation="elu", name=f"enc_down_{i}")(layers.ELU()(h))
+        embedding = layers.Dense(embedding_dim, name="embedding")(layers.Flatten()(h))
+        filters = cfg.d_filters
+        h = layers.Dense(start * start * filters, name="dec_project")(embedding)
+        h = layers.Reshape((start, start, filters))(h)
+        for i in range(stages):
+            h = layers.Conv2D(filters, 3, padding="same", activation="elu",
+                              name=f"dec_{i}")(h)
+            h = layers.UpSampling2D(2, name=f"dec_up_{i}")(h)
+        h = layers.Conv2D(filters, 3, padding="same", activation="elu", name="dec_last")(h)
+        out = layers.Conv2D(data.shape[-1], 3, padding="same", name="reconstruction")(h)
+    else:
+        h = layers.Flatten()(h)
+        for i in range(cfg.mlp_layers):
+            h = layers.Dense(cfg.mlp_units, activation="elu", name=f"enc_{i}")(h)
+        embedding = layers.Dense(embedding_dim, name="embedding")(h)
+        h = embedding
+        for i in range(cfg.mlp_layers):
+            h = layers.Dense(cfg.mlp_units, activation="elu", name=f"dec_{i}")(h)
+        h = layers.Dense(math.prod(data.shape), name="dec_out")(h)
+        out = layers.Reshape(data.shape, name="reconstruction")(h)
+    return keras.Model(x, {"reconstruction": out, "embedding": embedding},
+                       name="discriminator")
+
+
+def autoencoder_pair(cfg: NetworkConfig, data, embedding_dim: int, variant: str,
+                     default: str = "dcgan"):
+    """An unconditional generator and an autoencoder discriminator (BEGAN, EBGAN)."""
+    if cfg.minibatch_std:  # an autoencoder has no place for the minibatch-std feature
+        raise ConfigError(f"model.minibatch_std is not supported by {variant} (its "
+                          "discriminator is an autoencoder); set it to 0")
+    return (generator_for(cfg, data, 0, default),
+            autoencoder_discriminator(cfg, data, embedding_dim, default))

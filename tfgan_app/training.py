@@ -116,6 +116,7 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     if variant_cls.conditional and not data.num_classes:
         raise UsageError(f"variant {cfg.variant} needs class labels, but dataset "
                          f"{data.name} has none")
+    data = variant_cls.prepare_data(data, cfg.options, tc.seed)
     strategy = strategy or distribute.make_strategy(tc.strategy)
     if tc.batch_size % strategy.num_replicas_in_sync:
         raise UsageError(f"train.batch_size={tc.batch_size} must be divisible by the "
@@ -144,9 +145,8 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
         echo(f"resuming after epoch {initial_epoch} of {tc.epochs}")
 
     writer = tf.summary.create_file_writer(str(run_dir / "logs"))
-    samples = cb.SampleGrid(run_dir / "samples", data, latent_dim=model.latent_dim,
-                            num_classes=model.num_classes, seed=tc.seed,
-                            every=tc.sample_every, writer=writer)
+    samples = cb.SampleGrid(run_dir / "samples", data, seed=tc.seed, every=tc.sample_every,
+                            writer=writer)
     callbacks = [
         cb.NaNGuard(),  # first: a non-finite epoch must not be saved
         samples,

@@ -4,24 +4,47 @@
 seeded latent sampler, and runs one training step as `d_steps` discriminator updates then one
 generator update. A variant overrides only what differs, usually just the two loss hooks:
 
-    discriminator_loss(real, fake, labels) -> {"d_loss": per-example, ...more terms}
-    generator_loss(real, fake, labels)     -> {"g_loss": per-example, ...more terms}
+    discriminator_loss(real, fake, labels, cond) -> {"d_loss": per-example, ...more terms}
+    generator_loss(real, fake, labels, cond)     -> {"g_loss": per-example, ...more terms}
+
+`labels` are the real batch's labels (None without labels); `cond` is what the generator was
+given besides z: None, the labels (CGAN), sampled labels (ACGAN) or a dict of codes
+(InfoGAN), from `generator_condition`.
 
 Rank-1 terms are per-example losses: the objective (`d_loss`/`g_loss`) is reduced over the
 global batch with `losses.reduce_loss`, and every term is logged as its unscaled mean. Rank-0
 terms (e.g. a balance coefficient) are logged as they are. Variants with state updates
 override `after_discriminator_update` / `after_generator_update`, or a whole step.
+
+All randomness in a step (latents, sampled labels, interpolation weights) is drawn
+statelessly for the *global* batch from (seed, step, stream) and sliced to this replica's
+rows, so a step on N replicas sees exactly the numbers of the same step on one device.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses, networks
 from tfgan_app.config import option
+
+# Offsets added to an update's stream for its other random draws (all streams < 4096).
+CONDITION_STREAM = 100
+PENALTY_STREAM = 200
+
+
+class Grid(NamedTuple):
+    """One sample grid: `rows` rows of generator outputs for latents `z` and `cond`."""
+
+    name: str  # "" for the main grid, else a suffix of its file name
+    z: np.ndarray
+    cond: object  # None, labels or a dict of code arrays
+    rows: int
 
 
 @dataclasses.dataclass
@@ -37,6 +60,7 @@ class GANModel(keras.Model):
     Config = VariantConfig
     conditional = False  # True: networks take a class label, grids have one row per class
     default_architecture = "dcgan"  # what model.architecture=auto means for images
+    logit = True  # the discriminator's real/fake output: True, or "no_bias" for critics
     metric_names: tuple = ("d_loss", "g_loss")
     variant_name = None  # set by `registry.register_variant`
 
@@ -58,15 +82,21 @@ class GANModel(keras.Model):
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
-    def build_networks(cls, net_cfg, data, num_classes: int):
-        """(generator, discriminator) for `data`; variants with other networks override."""
-        return networks.build_pair(net_cfg, data, num_classes, cls.default_architecture)
+    def build_networks(cls, cfg, data, num_classes: int):
+        """(generator, discriminator) for a `RunConfig` and `data`; variants override."""
+        return networks.build_pair(cfg.model, data, num_classes, cls.default_architecture,
+                                   logit=cls.logit)
+
+    @classmethod
+    def prepare_data(cls, data, options, seed: int):
+        """The training data as this variant sees it (e.g. with labels hidden)."""
+        return data
 
     @classmethod
     def from_run_config(cls, cfg, data):
         """Build the model for a resolved `RunConfig` and a loaded `Dataset`."""
         num_classes = data.num_classes if cls.conditional else 0
-        generator, discriminator = cls.build_networks(cfg.model, data, num_classes)
+        generator, discriminator = cls.build_networks(cfg, data, num_classes)
         return cls(generator, discriminator, latent_dim=cfg.model.latent_dim,
                    num_classes=num_classes, seed=cfg.train.seed,
                    options=dataclasses.asdict(cfg.options), name=cls.variant_name)
@@ -104,8 +134,14 @@ class GANModel(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
-    def generator_inputs(self, z, labels):
-        return [z, labels] if self.num_classes else z
+    def generator_inputs(self, z, cond):
+        if cond is None:
+            return z
+        if isinstance(cond, dict):
+            if set(cond) == {"label"}:
+                return [z, cond["label"]]
+            return {"z": z, **cond}
+        return [z, cond]
 
     def discriminator_inputs(self, x, labels):
         return [x, labels] if self.num_classes else x
@@ -114,28 +150,90 @@ class GANModel(keras.Model):
         """Generate: `inputs` is z, or [z, labels] for conditional variants."""
         return self.generator(inputs, training=training)
 
-    def generate(self, z, labels=None, training=False):
-        return self.generator(self.generator_inputs(z, labels), training=training)
+    def generate(self, z, cond=None, training=False):
+        """Generator output for latents `z` and `cond` (labels or a dict of codes)."""
+        return self.generator(self.generator_inputs(z, cond), training=training)
 
     def discriminate(self, x, labels=None, training=True):
+        """The discriminator's real/fake logits [batch, 1]."""
+        return self.discriminate_all(x, labels, training)["logit"]
+
+    def discriminate_all(self, x, labels=None, training=True):
+        """Every discriminator output (logit, features, extra heads) as a dict."""
         return self.discriminator(self.discriminator_inputs(x, labels), training=training)
 
-    # -- training --------------------------------------------------------------------------
-    def sample_latent(self, batch_size, stream: int):
-        """Standard-normal latents for this replica's share of the global batch.
+    # -- what the generator takes besides z: signatures, grids, examples --------------------
+    def condition_specs(self) -> dict:
+        """Serving inputs besides `z`: name -> TensorSpec with a None batch dimension."""
+        if self.num_classes:
+            return {"label": tf.TensorSpec([None], tf.int32, name="label")}
+        return {}
 
-        Drawn statelessly from (seed, generator step, stream) for the *global* batch, then
-        sliced to this replica's rows, so replicas get distinct noise and one step on N
-        replicas sees exactly the latents of the same step on one device.
+    def random_condition(self, num_samples, seed):
+        """Inputs besides z for the exported `sample` signature, drawn from `seed`.
+
+        None: the signature takes them as inputs instead (the label of conditional models).
+        """
+        return None
+
+    def example_condition(self, batch: int):
+        """Inputs besides z for checking an export: a dict name -> array, or None."""
+        if self.num_classes:
+            return {"label": (np.arange(batch) % self.num_classes).astype(np.int32)}
+        return None
+
+    def sample_grids(self, rng: np.random.Generator, columns: int = 8) -> list:
+        """The sample grids saved during training (fixed for a run: drawn from `rng`)."""
+        if self.num_classes:
+            z = rng.standard_normal((self.num_classes * columns, self.latent_dim))
+            labels = np.repeat(np.arange(self.num_classes), columns).astype(np.int32)
+            return [Grid("", z.astype(np.float32), labels, self.num_classes)]
+        z = rng.standard_normal((columns * columns, self.latent_dim)).astype(np.float32)
+        return [Grid("", z, None, columns)]
+
+    def point_cloud(self, rng: np.random.Generator, count: int = 1000) -> Grid:
+        """Samples for the scatter plot of 2-D toy data (labels cycle over the classes)."""
+        z = rng.standard_normal((count, self.latent_dim)).astype(np.float32)
+        cond = self.example_condition(count)
+        return Grid("", z, cond, 1)
+
+    # -- training --------------------------------------------------------------------------
+    def global_random(self, sampler, batch_size, shape, stream: int, **kwargs):
+        """`sampler(shape=[global batch, *shape], seed)` sliced to this replica's rows.
+
+        Drawn statelessly from (seed, generator step, stream) for the *global* batch, so
+        replicas get distinct draws and one step on N replicas sees exactly the numbers of
+        the same step on one device.
         """
         ctx = tf.distribute.get_replica_context()
         replicas = ctx.num_replicas_in_sync if ctx is not None else 1
         replica = ctx.replica_id_in_sync_group if ctx is not None else 0
         step = tf.cast(self.g_optimizer.iterations, tf.int64)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), step * 1024 + stream])
-        z = tf.random.stateless_normal([batch_size * replicas, self.latent_dim], seed)
+        seed = tf.stack([tf.constant(self.seed, tf.int64), step * 4096 + stream])
+        values = sampler(shape=[batch_size * replicas, *shape], seed=seed, **kwargs)
         start = tf.cast(replica, tf.int32) * batch_size
-        return z[start:start + batch_size]
+        return values[start:start + batch_size]
+
+    def sample_latent(self, batch_size, stream: int):
+        """Standard-normal latents for this replica's share of the global batch."""
+        return self.global_random(tf.random.stateless_normal, batch_size,
+                                  [self.latent_dim], stream)
+
+    def draw(self, sampler, batch_size, shape, offset: int, **kwargs):
+        """`global_random` on the stream of the update being traced, plus `offset`.
+
+        For loss hooks that need more randomness than z (e.g. penalty interpolation).
+        """
+        return self.global_random(sampler, batch_size, shape, self._stream + offset, **kwargs)
+
+    def sample_labels(self, batch_size, stream: int):
+        """Uniform class labels for this replica's share of the global batch."""
+        return self.global_random(tf.random.stateless_uniform, batch_size, [], stream,
+                                  minval=0, maxval=self.num_classes, dtype=tf.int32)
+
+    def generator_condition(self, labels, batch_size, stream: int):
+        """What the generator gets besides z in training: the real labels if conditional."""
+        return labels if self.num_classes else None
 
     def train_step(self, data):
         real, labels = data if isinstance(data, (tuple, list)) else (data, None)
@@ -151,13 +249,16 @@ class GANModel(keras.Model):
 
     def _step(self, loss_fn, objective, network, optimizer, real, labels, stream,
               generator_in_tape):
-        z = self.sample_latent(tf.shape(real)[0], stream)
+        batch = tf.shape(real)[0]
+        self._stream = stream  # for `draw` in the loss hooks
+        z = self.sample_latent(batch, stream)
+        cond = self.generator_condition(labels, batch, stream + CONDITION_STREAM)
         with tf.GradientTape() as tape:
             if generator_in_tape:
-                fake = self.generate(z, labels, training=True)
+                fake = self.generate(z, cond, training=True)
             else:
-                fake = tf.stop_gradient(self.generate(z, labels, training=True))
-            terms = loss_fn(real, fake, labels)
+                fake = tf.stop_gradient(self.generate(z, cond, training=True))
+            terms = loss_fn(real, fake, labels, cond)
             loss = losses.reduce_loss(terms[objective])
         variables = network.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
@@ -190,8 +291,8 @@ class GANModel(keras.Model):
     def after_generator_update(self, logs):
         """Hook run after the generator update; may return extra values to log."""
 
-    def discriminator_loss(self, real, fake, labels):
+    def discriminator_loss(self, real, fake, labels, cond):
         raise NotImplementedError(f"{type(self).__name__} must define discriminator_loss")
 
-    def generator_loss(self, real, fake, labels):
+    def generator_loss(self, real, fake, labels, cond):
         raise NotImplementedError(f"{type(self).__name__} must define generator_loss")

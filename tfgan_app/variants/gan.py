@@ -13,7 +13,7 @@ from tfgan_app.variants.base import GANModel, VariantConfig
 
 @dataclasses.dataclass
 class GANConfig(VariantConfig):
-    """Options of `gan` and `dcgan`."""
+    """Options of `gan`, `dcgan`, `cgan` and `acgan`."""
 
     loss: Literal["non_saturating", "minimax"] = option(
         "non_saturating", "generator loss: -log D(G(z)) (non_saturating) or "
@@ -21,6 +21,9 @@ class GANConfig(VariantConfig):
     label_smoothing: float = option(
         0.0, "one-sided label smoothing: real target is 1 - this (Salimans et al. 2016)",
         min=0.0, max=0.5)
+    feature_matching: bool = option(
+        False, "generator matches the mean discriminator features of real data instead of "
+               "fooling its output (Salimans et al. 2016)")
 
 
 @register_variant("gan")
@@ -34,13 +37,21 @@ class GAN(GANModel):
     Config = GANConfig
     default_architecture = "mlp"
 
-    def discriminator_loss(self, real, fake, labels):
+    def discriminator_loss(self, real, fake, labels, cond):
         return {"d_loss": losses.minimax_discriminator_loss(
-            self.discriminate(real, labels), self.discriminate(fake, labels),
+            self.discriminate(real, labels), self.discriminate(fake, cond),
             label_smoothing=self.options.label_smoothing)}
 
-    def generator_loss(self, real, fake, labels):
-        gen_outputs = self.discriminate(fake, labels)
+    def generator_loss(self, real, fake, labels, cond):
+        return {"g_loss": self.adversarial_generator_loss(
+            real, self.discriminate_all(fake, cond), labels)}
+
+    def adversarial_generator_loss(self, real, fake_outputs, labels):
+        """The generator's GAN term from the discriminator's outputs on generated data:
+        non-saturating, minimax, or feature matching (which also looks at `real`)."""
+        if self.options.feature_matching:
+            real_features = self.discriminate_all(real, labels)["features"]
+            return losses.feature_matching_loss(real_features, fake_outputs["features"])
         if self.options.loss == "minimax":
-            return {"g_loss": losses.minimax_generator_loss(gen_outputs)}
-        return {"g_loss": losses.modified_generator_loss(gen_outputs)}
+            return losses.minimax_generator_loss(fake_outputs["logit"])
+        return losses.modified_generator_loss(fake_outputs["logit"])

@@ -1,0 +1,50 @@
+"""DRAGAN: a gradient penalty around the real data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+from tfgan_app import losses
+from tfgan_app.config import option
+from tfgan_app.registry import register_variant
+from tfgan_app.variants.base import PENALTY_STREAM
+from tfgan_app.variants.gan import GAN, GANConfig
+
+
+@dataclasses.dataclass
+class DRAGANConfig(GANConfig):
+    """GAN options plus the penalty (`dragan.*` keys)."""
+
+    gp_weight: float = option(10.0, "gradient penalty weight lambda", min=0.0)
+    perturb: float = option(0.5, "perturbation scale C: noise up to C * std(real batch)",
+                            min=0.0)
+
+
+@register_variant("dragan")
+class DRAGAN(GAN):
+    """GAN losses plus a gradient penalty at perturbed real data (Kodali et al. 2017).
+
+    x_p = x + C std(x) u with u ~ U[0, 1), x_hat = x + a (x_p - x) with a ~ U[0, 1] per
+    example, penalty lambda (||grad D(x_hat)|| - 1)^2; C = 0.5, lambda = 10.
+    """
+
+    Config = DRAGANConfig
+    metric_names = ("d_loss", "g_loss", "gradient_penalty")
+
+    def penalty_points(self, real):
+        batch = tf.shape(real)[0]
+        noise = self.draw(tf.random.stateless_uniform, batch, real.shape[1:], PENALTY_STREAM)
+        alpha = self.draw(tf.random.stateless_uniform, batch, [1] * (real.shape.rank - 1),
+                          PENALTY_STREAM + 1)
+        # The std is over the *global* batch, so N replicas perturb exactly like one device.
+        return real + alpha * self.options.perturb * losses.global_std(real) * noise
+
+    def discriminator_loss(self, real, fake, labels, cond):
+        terms = super().discriminator_loss(real, fake, labels, cond)
+        penalty = losses.gradient_penalty(lambda x: self.discriminate(x, labels),
+                                          self.penalty_points(real))
+        terms["d_loss"] += self.options.gp_weight * penalty
+        terms["gradient_penalty"] = penalty
+        return terms

@@ -1,0 +1,57 @@
+"""Energy-based GAN."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+from tfgan_app import losses, networks
+from tfgan_app.config import option
+from tfgan_app.registry import register_variant
+from tfgan_app.variants.base import GANModel, VariantConfig
+
+
+@dataclasses.dataclass
+class EBGANConfig(VariantConfig):
+    """Energy margin and repelling regularizer (`ebgan.*` keys)."""
+
+    margin: float = option(1.0, "margin m: D stops pushing up energies above it (energies "
+                                "are per-pixel mean squared errors of images in [-1, 1])",
+                           min=0.0)
+    pt_weight: float = option(0.1, "weight of the pulling-away term in G's loss (0: off)",
+                              min=0.0)
+    embedding_dim: int = option(64, "autoencoder bottleneck size", min=1)
+
+
+@register_variant("ebgan")
+class EBGAN(GANModel):
+    """Autoencoder discriminator whose reconstruction error is an energy (Zhao et al. 2017).
+
+    D: D(x) + max(0, m - D(G(z))); G: D(G(z)) + lambda_PT PT, where the pulling-away term PT
+    is the mean squared cosine similarity between encodings of generated samples.
+    """
+
+    Config = EBGANConfig
+    metric_names = ("d_loss", "g_loss", "energy_real", "energy_fake", "pulling_away")
+
+    @classmethod
+    def build_networks(cls, cfg, data, num_classes: int):
+        return networks.autoencoder_pair(cfg.model, data, cfg.options.embedding_dim,
+                                         cls.variant_name, cls.default_architecture)
+
+    def energy(self, x):
+        """(per-example mean squared reconstruction error, embedding)."""
+        out = self.discriminator(x, training=True)
+        return losses.per_example(tf.square(x - out["reconstruction"])), out["embedding"]
+
+    def discriminator_loss(self, real, fake, labels, cond):
+        (energy_real, _), (energy_fake, _) = self.energy(real), self.energy(fake)
+        hinge = tf.nn.relu(self.options.margin - energy_fake)
+        return {"d_loss": energy_real + hinge, "energy_real": energy_real,
+                "energy_fake": energy_fake}
+
+    def generator_loss(self, real, fake, labels, cond):
+        energy_fake, embedding = self.energy(fake)
+        pt = losses.pulling_away_term(embedding)
+        return {"g_loss": energy_fake + self.options.pt_weight * pt, "pulling_away": pt}
