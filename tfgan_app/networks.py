@@ -274,9 +274,9 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
                               default: str = "dcgan"):
     """An autoencoder: x -> {"reconstruction": like x, "embedding": [batch, embedding_dim]}.
 
-    Images (dcgan): stride-2 conv encoder with ELU and no normalization (as in BEGAN), a
-    dense embedding, and a nearest-upsampling conv decoder with a linear output. Points
-    (mlp): dense encoder and decoder.
+    Images (dcgan): the DCGAN discriminator's stride-2 conv stages as encoder, a dense
+    embedding, the DCGAN generator's transposed-conv stages as decoder, ELU and no
+    normalization (as in BEGAN), a linear output. Points (mlp): dense encoder and decoder.
     """
     arch = resolve_architecture(cfg, data.kind, default)
     x = keras.Input(data.shape, name="x")
@@ -284,19 +284,20 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
     if arch == "dcgan":
         stages, start = dcgan_stages(data.shape[0])
         for i in range(stages):
-            h = layers.Conv2D(cfg.d_filters * 2 ** i, 3, padding="same", name=f"enc_{i}")(h)
-            h = layers.Conv2D(cfg.d_filters * 2 ** i, 3, strides=2, padding="same",
-                              activation="elu", name=f"enc_down_{i}")(layers.ELU()(h))
+            h = layers.Conv2D(cfg.d_filters * 2 ** i, 4, strides=2, padding="same",
+                              activation="elu", name=f"enc_{i}")(h)
         embedding = layers.Dense(embedding_dim, name="embedding")(layers.Flatten()(h))
-        filters = cfg.d_filters
-        h = layers.Dense(start * start * filters, name="dec_project")(embedding)
+        filters = cfg.d_filters * 2 ** (stages - 1)
+        h = layers.Dense(start * start * filters, activation="elu", name="dec_project")(
+            embedding)
         h = layers.Reshape((start, start, filters))(h)
         for i in range(stages):
-            h = layers.Conv2D(filters, 3, padding="same", activation="elu",
-                              name=f"dec_{i}")(h)
-            h = layers.UpSampling2D(2, name=f"dec_up_{i}")(h)
-        h = layers.Conv2D(filters, 3, padding="same", activation="elu", name="dec_last")(h)
-        out = layers.Conv2D(data.shape[-1], 3, padding="same", name="reconstruction")(h)
+            last = i == stages - 1
+            h = layers.Conv2DTranspose(data.shape[-1] if last else filters // 2 ** (i + 1), 4,
+                                       strides=2, padding="same",
+                                       activation=None if last else "elu",
+                                       name="reconstruction" if last else f"dec_{i}")(h)
+        out = h
     else:
         h = layers.Flatten()(h)
         for i in range(cfg.mlp_layers):

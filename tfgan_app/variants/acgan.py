@@ -44,6 +44,7 @@ class ACGAN(GAN):
     G: non-saturating loss + class loss. Option: semi-supervised K+1-class D (Salimans 2016).
     """
 
+    default_architecture = "dcgan"
     Config = ACGANConfig
     conditional = True
     metric_names = ("d_loss", "g_loss", "d_class_loss", "g_class_loss")

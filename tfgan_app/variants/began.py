@@ -31,8 +31,7 @@ def reconstruction_loss(x, reconstruction):
 
 @register_variant("began")
 class BEGAN(GANModel):
-    """Autoencoder discriminator; G and D balance their reconstruction losses with a
-    proportional controller k_t (Berthelot et al. 2017, "BEGAN").
+    """Autoencoder D whose reconstruction losses G and D balance (Berthelot et al. 2017).
 
     D: L(x) - k_t L(G(z)); G: L(G(z)); k_{t+1} = clip(k_t + lambda_k (gamma L(x) -
     L(G(z))), 0, 1); convergence measure M_global = L(x) + |gamma L(x) - L(G(z))|.

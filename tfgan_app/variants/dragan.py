@@ -30,6 +30,7 @@ class DRAGAN(GAN):
     example, penalty lambda (||grad D(x_hat)|| - 1)^2; C = 0.5, lambda = 10.
     """
 
+    default_architecture = "dcgan"
     Config = DRAGANConfig
     metric_names = ("d_loss", "g_loss", "gradient_penalty")
 

@@ -13,7 +13,8 @@ from tfgan_app.variants.base import GANModel, VariantConfig
 
 @dataclasses.dataclass
 class GANConfig(VariantConfig):
-    """Options of `gan`, `dcgan`, `cgan` and `acgan`."""
+    """Options of `gan` and the variants built on its losses (dcgan, cgan, acgan, infogan,
+    dragan)."""
 
     loss: Literal["non_saturating", "minimax"] = option(
         "non_saturating", "generator loss: -log D(G(z)) (non_saturating) or "

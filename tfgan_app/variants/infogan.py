@@ -29,14 +29,17 @@ class InfoGANConfig(GANConfig):
 
 @register_variant("infogan")
 class InfoGAN(GAN):
-    """G gets noise z plus a categorical and continuous codes; a Q head on D's trunk
-    recovers them, maximizing a mutual-information bound (Chen et al. 2016).
+    """Latent codes that a Q head must recover from G's output (Chen et al. 2016, InfoGAN).
+
+    G gets noise z plus categorical and continuous codes; Q, on D's trunk, predicts them,
+    maximizing a lower bound on their mutual information with the samples.
 
     Serving inputs: `z` [batch, latent_dim], `category` int32 [batch] in [0, categories),
     `code` float32 [batch, continuous] in [-1, 1]. Q's continuous outputs are Gaussian means
     with unit variance (the information term is then cross-entropy + squared error / 2).
     """
 
+    default_architecture = "dcgan"
     Config = InfoGANConfig
     metric_names = ("d_loss", "g_loss", "info_loss")
 
