@@ -1,6 +1,6 @@
 """Copy each run's last sample grid, shrunk, to docs/samples/<variant>.png for the README.
 
-    python tools/readme_samples.py runs/began runs/wgan ... [--out docs/samples] [--width 240]
+    python tools/readme_samples.py runs/began runs/wgan ... [--out docs/samples] [--width 200]
 """
 
 from __future__ import annotations
@@ -13,19 +13,17 @@ import yaml
 from PIL import Image
 
 
-def last_grid(run_dir: Path) -> Path:
+def last_grid(run_dir: Path) -> Path | None:
     grids = sorted(p for p in (run_dir / "samples").glob("epoch_*.png")
                    if p.stem.count("_") == 1)  # main grids only, not epoch_N_code0.png
-    if not grids:
-        raise SystemExit(f"error: no sample grids in {run_dir / 'samples'}")
-    return grids[-1]
+    return grids[-1] if grids else None
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories")
     parser.add_argument("--out", type=Path, default=Path("docs/samples"))
-    parser.add_argument("--width", type=int, default=240, help="width of each PNG in pixels")
+    parser.add_argument("--width", type=int, default=200, help="width of each PNG in pixels")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for run in args.runs:
@@ -35,10 +33,13 @@ def main(argv=None) -> int:
             return 2
         variant = yaml.safe_load(config.read_text())["variant"]
         source = last_grid(run)
-        image = Image.open(source)
+        if source is None:
+            print(f"error: no sample grids in {run / 'samples'}", file=sys.stderr)
+            return 2
+        image = Image.open(source).convert("L")  # the grids are grey: 1 channel
         height = round(image.height * args.width / image.width)
         target = args.out / f"{variant}.png"
-        image.resize((args.width, height), Image.Resampling.LANCZOS).save(target)
+        image.resize((args.width, height), Image.Resampling.LANCZOS).save(target, optimize=True)
         print(f"{source} -> {target}")
     return 0
 
