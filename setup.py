@@ -38,7 +38,8 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={"test": ["pytest>=8,<10"]},
-    entry_points={"console_scripts": ["tfgan-train=tfgan_app.train:console_main"]},
+    entry_points={"console_scripts": ["tfgan-train=tfgan_app.train:console_main",
+                                     "tfgan-export=tfgan_app.export.__main__:console_main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

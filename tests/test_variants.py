@@ -145,3 +145,13 @@ def test_variants_train_on_toy_points(tiny_config, variant, tmp_path):
                    echo=lambda _: None)
     assert all(np.isfinite(v[-1]) for v in result.history.values())
     assert result.last_sample.is_file()
+
+
+def test_one_hot_layer_matches_tf_one_hot():
+    """networks.OneHot (a GATHER, for int8 TFLite) encodes labels exactly like tf.one_hot."""
+    from tfgan_app.networks import OneHot
+
+    labels = np.array([0, 3, 9, 2], np.int32)
+    want = tf.one_hot(labels, 10).numpy()
+    np.testing.assert_array_equal(np.asarray(OneHot(10)(labels)), want)
+    np.testing.assert_array_equal(np.asarray(OneHot(10)(labels[:, None])), want)

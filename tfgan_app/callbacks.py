@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import files, plotting
-from tfgan_app.errors import RunFailure
+from tfgan_app.errors import RunFailure, UsageError
 
 
 class NonFiniteLoss(RunFailure):
@@ -160,9 +160,19 @@ class Checkpointer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
                                                   max_to_keep=keep)
 
-    def restore(self) -> int:
-        """Restore the newest checkpoint if there is one; return the epochs it finished."""
+    def available(self) -> list[int]:
+        """Epoch numbers of the checkpoints on disk, oldest first."""
+        return [int(path.rsplit("-", 1)[1]) for path in self.manager.checkpoints]
+
+    def restore(self, number: int | None = None) -> int:
+        """Restore checkpoint `number` (default: the newest, if any); return its epochs."""
         latest = self.manager.latest_checkpoint
+        if number is not None:
+            if number not in self.available():
+                have = ", ".join(map(str, self.available())) or "none"
+                raise UsageError(f"no checkpoint {number} in {self.manager.directory} "
+                                 f"(available: {have})")
+            latest = f"{self.manager.directory}/ckpt-{number}"
         if latest is None:
             return 0
         try:

@@ -21,11 +21,11 @@ import yaml
 
 from tfgan_app import callbacks as cb
 from tfgan_app import distribute, files, registry
-from tfgan_app.config import RunConfig, option
+from tfgan_app.config import RunConfig, load_yaml, option, resolve_config
 from tfgan_app.data import load_from_config
 from tfgan_app.data.pipeline import steps_per_epoch, training_batches
 from tfgan_app.errors import UsageError
-from tfgan_app.export import ExportResult, export_run
+from tfgan_app.export import ExportResult, export_generator
 
 
 @dataclasses.dataclass
@@ -103,6 +103,66 @@ def check_resumable(run_dir: Path, cfg: RunConfig):
             "with the same settings, or pass a new --output-dir to start another run")
 
 
+def load_data(cfg: RunConfig):
+    """The dataset as `cfg.variant` trains on it, and the variant class."""
+    data = load_from_config(cfg.data, seed=cfg.train.seed)
+    variant_cls = registry.get_variant(cfg.variant)
+    if variant_cls.conditional and not data.num_classes:
+        raise UsageError(f"variant {cfg.variant} needs class labels, but dataset "
+                         f"{data.name} has none")
+    return variant_cls.prepare_data(data, cfg.options, cfg.train.seed), variant_cls
+
+
+def build_model(cfg: RunConfig, data, variant_cls, run_dir: Path,
+                checkpoint: int | None = None):
+    """Model, optimizers and checkpoint manager, built in the current strategy's scope.
+
+    Returns (model, checkpointer, epochs done by the restored checkpoint; 0 if none).
+    """
+    tc = cfg.train
+    model = variant_cls.from_run_config(cfg, data)
+    model.compile(g_optimizer=make_optimizer(tc, tc.g_lr),
+                  d_optimizer=make_optimizer(tc, tc.d_lr))
+    model.build_optimizers()
+    checkpointer = cb.Checkpointer(run_dir / "checkpoints", model, tc.keep_checkpoints)
+    return model, checkpointer, checkpointer.restore(checkpoint)
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    cfg: RunConfig
+    data: object  # data.Dataset
+    model: keras.Model
+    epoch: int  # epochs finished by the restored checkpoint
+
+
+def load_run(run_dir, checkpoint: int | None = None) -> LoadedRun:
+    """Rebuild a run's model from its config.yaml and restore a checkpoint (default: newest).
+
+    Expected problems (no such run, no config, no checkpoint yet) raise UsageError.
+    """
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.yaml"
+    if not run_dir.is_dir():
+        raise UsageError(f"run directory {run_dir} does not exist")
+    if not config_path.is_file():
+        raise UsageError(f"{run_dir} has no config.yaml: not a run directory made by "
+                         "python -m tfgan_app.train")
+    saved = load_yaml(config_path)
+    variant = saved.get("variant") if isinstance(saved, dict) else None
+    if not isinstance(variant, str):
+        raise UsageError(f"{config_path} names no variant (expected a 'variant:' key)")
+    cfg = resolve_config(variant, config_file=config_path)
+    if not (run_dir / "checkpoints" / "checkpoint").is_file():
+        raise UsageError(f"{run_dir} has no checkpoint yet: train at least one epoch first "
+                         f"(python -m tfgan_app.train --variant {variant} "
+                         f"--output-dir {run_dir})")
+    keras.utils.set_random_seed(cfg.train.seed)
+    data, variant_cls = load_data(cfg)
+    model, _, epoch = build_model(cfg, data, variant_cls, run_dir, checkpoint)
+    return LoadedRun(cfg, data, model, epoch)
+
+
 def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = None,
           verbose: int | str = "auto", echo: Callable[[str], None] = print) -> TrainResult:
     """Train `cfg.variant` into `run_dir`, resuming if it holds a checkpoint."""
@@ -110,24 +170,14 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     check_resumable(run_dir, cfg)
     tc = cfg.train
     keras.utils.set_random_seed(tc.seed)
-    data = load_from_config(cfg.data, seed=tc.seed)
+    data, variant_cls = load_data(cfg)
     steps = steps_per_epoch(data, tc.batch_size)
-    variant_cls = registry.get_variant(cfg.variant)
-    if variant_cls.conditional and not data.num_classes:
-        raise UsageError(f"variant {cfg.variant} needs class labels, but dataset "
-                         f"{data.name} has none")
-    data = variant_cls.prepare_data(data, cfg.options, tc.seed)
     strategy = strategy or distribute.make_strategy(tc.strategy)
     if tc.batch_size % strategy.num_replicas_in_sync:
         raise UsageError(f"train.batch_size={tc.batch_size} must be divisible by the "
                          f"{strategy.num_replicas_in_sync} replicas")
     with strategy.scope():
-        model = variant_cls.from_run_config(cfg, data)
-        model.compile(g_optimizer=make_optimizer(tc, tc.g_lr),
-                      d_optimizer=make_optimizer(tc, tc.d_lr))
-        model.build_optimizers()
-        checkpointer = cb.Checkpointer(run_dir / "checkpoints", model, tc.keep_checkpoints)
-        initial_epoch = checkpointer.restore()
+        model, checkpointer, initial_epoch = build_model(cfg, data, variant_cls, run_dir)
     files.write_text(run_dir / "config.yaml", cfg.to_yaml())
 
     shape = "x".join(map(str, data.shape))
@@ -176,8 +226,11 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
 
 
 def _export(model, data, run_dir: Path, version: int, echo) -> ExportResult:
-    exported = export_run(model, run_dir, kind=data.kind, version=version)
-    echo(f"exported SavedModel {exported.saved_model} and TFLite {exported.tflite} "
-         f"(LiteRT max abs error {exported.tflite_max_abs_error:.2e}) "
-         f"in {exported.seconds:.1f}s")
+    exported = export_generator(model, run_dir / "export", kind=data.kind, shape=data.shape,
+                                version=version, dataset=data.name, epoch=version)
+    echo(f"exported SavedModel {exported.saved_model} and TFLite "
+         f"{exported.tflite['none'].path} (max abs error vs Keras: SavedModel "
+         f"{exported.saved_model_max_abs_error:.1e}, LiteRT "
+         f"{exported.tflite_max_abs_error:.1e}) in {exported.seconds:.1f}s; quantized "
+         f"TFLite: python -m tfgan_app.export --run-dir {run_dir} --quantize all")
     return exported

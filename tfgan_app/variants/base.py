@@ -169,6 +169,20 @@ class GANModel(keras.Model):
             return {"label": tf.TensorSpec([None], tf.int32, name="label")}
         return {}
 
+    def serving_inputs(self) -> dict:
+        """Every `serving_default` input and how to draw valid values for it.
+
+        name -> {"dtype", "shape" (one example's), "distribution": "normal" | "uniform",
+        "low", "high" (uniform; exclusive high for integers)}. Written beside exports so
+        clients and tools need no Keras model; int ranges are checked by the signature.
+        """
+        inputs = {"z": {"dtype": "float32", "shape": [self.latent_dim],
+                        "distribution": "normal"}}
+        if self.num_classes:
+            inputs["label"] = {"dtype": "int32", "shape": [], "distribution": "uniform",
+                               "low": 0, "high": self.num_classes}
+        return inputs
+
     def random_condition(self, num_samples, seed):
         """Inputs besides z for the exported `sample` signature, drawn from `seed`.
 

@@ -49,8 +49,8 @@ class InfoGAN(GAN):
         z = keras.Input((cfg.model.latent_dim,), name="z")
         category = keras.Input((), dtype="int32", name="category")
         code = keras.Input((o.continuous,), name="code")
-        onehot = layers.CategoryEncoding(o.categories, output_mode="one_hot",
-                                         name="category_onehot")(layers.Reshape((1,))(category))
+        onehot = networks.OneHot(o.categories, name="category_onehot")(
+            layers.Reshape((1,))(category))  # the Reshape keeps older checkpoints loadable
         vector = layers.Concatenate(name="z_codes")([z, onehot, code])
         inputs = {"z": z, "category": category, "code": code}
         generator = networks.generator_for(cfg.model, data, 0, cls.default_architecture,
@@ -75,6 +75,14 @@ class InfoGAN(GAN):
         return {"category": tf.TensorSpec([None], tf.int32, name="category"),
                 "code": tf.TensorSpec([None, self.options.continuous], tf.float32,
                                       name="code")}
+
+    def serving_inputs(self):
+        o = self.options
+        return {"z": {"dtype": "float32", "shape": [self.latent_dim], "distribution": "normal"},
+                "category": {"dtype": "int32", "shape": [], "distribution": "uniform",
+                             "low": 0, "high": o.categories},
+                "code": {"dtype": "float32", "shape": [o.continuous], "distribution": "uniform",
+                         "low": -1.0, "high": 1.0}}
 
     def random_condition(self, num_samples, seed):
         o = self.options
