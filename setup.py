@@ -29,6 +29,7 @@ setup(
         # setuptools 81; on Python 3.12 tensorflow-gan also needs setuptools for distutils.
         "setuptools<81",
         "scikit-learn>=1.3,<2",  # the bundled handwritten digits (offline default dataset)
+        "scipy>=1.10",  # InfoGAN code/class matching (linear_sum_assignment); sklearn needs it
         "pillow>=10",
         "pyyaml>=6,<7",
         "matplotlib>=3.7,<4",  # scatter plots of 2-D samples
@@ -39,7 +40,8 @@ setup(
     ],
     extras_require={"test": ["pytest>=8,<10"]},
     entry_points={"console_scripts": ["tfgan-train=tfgan_app.train:console_main",
-                                     "tfgan-export=tfgan_app.export.__main__:console_main"]},
+                                     "tfgan-export=tfgan_app.export.__main__:console_main",
+                                     "tfgan-evaluate=tfgan_app.evaluate:console_main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

@@ -55,6 +55,11 @@ def assert_same_step(cfg, model_cls=None):
     ("infogan", []),  # sampled codes, Q head
     ("wgan", ["wgan.clip=0.05"]),  # n_critic=5 clipped critic updates
     ("wgan_gp", ["model.d_norm=layer"]),  # per-example interpolation + penalty
+    # PacGAN packing: packs of contiguous samples never straddle replicas; the penalty's
+    # norm is per pack
+    ("wgan_gp", ["model.d_norm=layer", "model.pack=2"]),
+    ("dragan", ["data.dataset=ring", "model.pack=2"]),
+    ("dcgan", ["model.pack=2"]),
     ("dragan", ["model.d_norm=layer"]),  # global-batch std perturbation + penalty
     ("lsgan", []),
     ("began", ["began.lambda_k=0.5"]),  # k_t from global means; large lambda_k moves it

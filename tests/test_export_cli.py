@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import run_cli, train_tiny_runs
 from tfgan_app import cli, export
 from tfgan_app.export.__main__ import main
-from tfgan_app.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # Full-int8 error of the tiny test generators against Keras, measured with these seeds:
@@ -33,23 +33,13 @@ CASES = {  # name -> (variant, extra config, inputs besides z)
 
 
 def export_cli(capsys, *argv):
-    code = cli.run(main, [str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(main, capsys, *argv)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One tiny trained run per case (no end-of-training export)."""
-    from conftest import TINY
-    from tfgan_app.config import resolve_config
-
-    out = {}
-    for case, (variant, sets, _) in CASES.items():
-        run = tmp_path_factory.mktemp(case)
-        train(resolve_config(variant, sets=TINY + sets), run, verbose=0, echo=lambda _: None)
-        out[case] = run
-    return out
+    return train_tiny_runs(tmp_path_factory, CASES)
 
 
 @pytest.fixture(scope="module")

@@ -54,15 +54,24 @@ def test_a_run_writes_every_artifact(tiny_config, tmp_path):
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert all(np.isfinite(float(r[k])) for r in rows for k in ("d_loss", "g_loss"))
     assert float(rows[0]["seconds"]) > 0
-    assert {"d_loss", "g_loss", "samples"} <= event_tags(run / "logs")
+    # The last epoch is evaluated (train.eval_every=10): quality metrics in the same rows.
+    assert rows[0]["eval/score"] == ""
+    assert 1.0 <= float(rows[1]["eval/score"]) <= 10.0
+    assert float(rows[1]["eval/real_score"]) > 5.0
+    assert float(rows[1]["eval/frechet"]) > 0
+    assert {"d_loss", "g_loss", "samples", "eval/score", "eval/frechet",
+            "eval/kid"} <= event_tags(run / "logs")
     assert (run / "checkpoints" / "ckpt-2.index").is_file()
     assert result.history["d_loss"][-1] == pytest.approx(float(rows[-1]["d_loss"]), rel=1e-5)
+    # Curves: losses on the left, eval/score (with the real data's line), frechet and kid
+    # on the right; 2.2-inch panels.
+    assert Image.open(run / "history.png").size == (1100, 660)
 
+    (run / "history.png").unlink()
     tool = subprocess.run([sys.executable, "tools/plot_history.py", str(run)],
                           cwd=Path(__file__).parent.parent, capture_output=True, text=True)
     assert tool.returncode == 0, tool.stderr
-    plot = Image.open(run / "history.png")
-    assert plot.size == (600, 440)  # one 2.2-inch panel per logged value (d_loss, g_loss)
+    assert Image.open(run / "history.png").size == (1100, 660)
 
 
 def test_resume_continues_exactly_where_it_stopped(tiny_config, tmp_path):

@@ -139,6 +139,40 @@ def test_minibatch_std_is_rejected_by_autoencoder_discriminators(tiny_config):
         build(tiny_config("began", "model.minibatch_std=4"))
 
 
+def test_pack_layer_concatenates_contiguous_samples():
+    from tfgan_app.networks import Pack
+
+    points = np.arange(12, dtype=np.float32).reshape(6, 2)
+    np.testing.assert_array_equal(Pack(3)(points), points.reshape(2, 6))
+    images = np.random.default_rng(0).normal(size=(4, 5, 5, 2)).astype(np.float32)
+    packed = np.asarray(Pack(2)(images))
+    assert packed.shape == (2, 5, 5, 4)  # channels of samples 0 and 1, then 2 and 3
+    np.testing.assert_array_equal(packed[1, ..., :2], images[2])
+    np.testing.assert_array_equal(packed[1, ..., 2:], images[3])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="multiple of the pack size"):
+        Pack(4)(points)
+
+
+def test_packed_discriminator_judges_groups(tiny_config):
+    from tfgan_app.errors import ConfigError
+
+    model, _ = build(tiny_config("gan", "data.dataset=ring", "model.pack=4"))
+    assert model.discriminate(np.zeros((8, 2), np.float32)).shape == (2, 1)
+    model, _ = build(tiny_config("dcgan", "model.pack=2"))
+    assert model.discriminate(np.zeros((8, 16, 16, 1), np.float32)).shape == (4, 1)
+    for variant in ("cgan", "acgan", "infogan", "began"):
+        with pytest.raises(ConfigError, match=f"model.pack=2 is not supported by {variant}"):
+            build(tiny_config(variant, "model.pack=2"))
+
+
+def test_pack_must_divide_the_replica_batch(tiny_config, tmp_path):
+    from tfgan_app.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"model.pack=3 must divide the per-replica batch"):
+        train(tiny_config("gan", "data.dataset=ring", "model.pack=3"), tmp_path,
+              verbose=0, echo=lambda _: None)
+
+
 @pytest.mark.parametrize("variant", ["began", "ebgan", "infogan", "wgan_gp", "cgan"])
 def test_variants_train_on_toy_points(tiny_config, variant, tmp_path):
     result = train(tiny_config(variant, "data.dataset=ring"), tmp_path, verbose=0,

@@ -1,4 +1,5 @@
-"""Training callbacks: sample grids, history CSV, TensorBoard, checkpoints, NaN guard.
+"""Training callbacks: sample grids, evaluation, history CSV, TensorBoard, checkpoints,
+NaN guard.
 
 Each reads what it needs from `self.model` and writes its files atomically (temp file, then
 rename), so a run killed at any moment leaves only whole files behind.
@@ -87,7 +88,8 @@ class SampleGrid(keras.callbacks.Callback):
             samples = self.samples(grid)
             if self.data.kind == "points":
                 plotting.save_scatter(
-                    samples, path, modes=self.data.modes, limit=self.limit,
+                    samples, path, modes=self.data.modes, std=self.data.mode_std,
+                    limit=self.limit,
                     title=f"{self.model.name} on {self.data.name}, epoch {done}")
             else:
                 image = plotting.image_grid(samples, grid.rows)
@@ -101,16 +103,46 @@ class SampleGrid(keras.callbacks.Callback):
                 self.writer.flush()
 
 
+class Evaluate(keras.callbacks.Callback):
+    """Every `every` epochs (and after the last), add quality metrics to the epoch's logs.
+
+    The metrics (`evaluation.SCALARS`, named `eval/<metric>`) then reach history.csv and
+    TensorBoard through the callbacks after this one. The evaluator draws the same latents
+    each time, so the values of different epochs are comparable.
+    """
+
+    PREFIX = "eval/"
+
+    def __init__(self, evaluator, every: int):
+        super().__init__()
+        self.evaluator = evaluator
+        self.every = every
+        self.last = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if logs is None or (done % self.every and done != self.params.get("epochs")):
+            return
+        from tfgan_app import evaluation
+
+        start = time.perf_counter()
+        self.last = self.evaluator.evaluate_model(self.model)
+        logs.update({self.PREFIX + k: v for k, v in evaluation.scalars(self.last).items()})
+        logs[self.PREFIX + "seconds"] = round(time.perf_counter() - start, 3)
+
+
 class HistoryCSV(keras.callbacks.Callback):
-    """One row per finished epoch in `history.csv` (epoch, seconds, every logged value).
+    """One row per finished epoch in `history.csv` (epoch, seconds, every logged value),
+    and its curves in `history.png` every `plot_every` epochs and after the last.
 
     On resume, rows past the restored epoch (written before a crash, never checkpointed)
     are dropped, so the file never holds a duplicate epoch.
     """
 
-    def __init__(self, path, initial_epoch: int = 0):
+    def __init__(self, path, initial_epoch: int = 0, plot_every: int = 0):
         super().__init__()
         self.path = Path(path)
+        self.plot_every = plot_every  # also redraw history.png every N epochs and at the end
         self.rows = []
         if self.path.is_file():
             with open(self.path, newline="") as f:
@@ -124,6 +156,10 @@ class HistoryCSV(keras.callbacks.Callback):
         row.update({k: float(v) for k, v in (logs or {}).items()})
         self.rows.append(row)
         self.write()
+        done = epoch + 1
+        if self.plot_every and (done % self.plot_every == 0 or done == self.params.get("epochs")):
+            plotting.save_history_plot(self.path, self.path.with_name("history.png"),
+                                       title=f"{self.model.name}: history")
 
     def write(self):
         columns = ["epoch", "seconds"]

@@ -5,7 +5,11 @@ code that uses them (`data.DataConfig`, `networks.NetworkConfig`, `training.Trai
 each variant's `Config`); this module only knows how to build, check, override and print
 them. Sources apply in this order, later ones winning:
 
-    code defaults < configs/<variant>.yaml < --config FILE < CLI flags < --set key=value
+    code defaults < configs/<variant>.yaml < configs/datasets/<dataset>.yaml
+                  < --config FILE < CLI flags < --set key=value
+
+A dataset file holds what suits that data for every variant (e.g. the toy data's MLP
+settings), and under `variants.<name>` what suits one variant on it.
 
 Any unknown key, wrong type or out-of-range value raises `ConfigError` naming the key.
 """
@@ -195,6 +199,39 @@ def parse_set(items: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _dataset_choice(cfg: RunConfig, user, flags: Mapping, sets: list[str]) -> str:
+    """The dataset spec the run will use, looking at the sources in precedence order."""
+    dataset = cfg.data.dataset
+    if isinstance(user, Mapping) and isinstance(user.get("data"), Mapping):
+        dataset = user["data"].get("dataset", dataset)
+    if flags.get("data.dataset") is not None:
+        dataset = flags["data.dataset"]
+    for key, value in parse_set(sets):
+        if key == "data.dataset":
+            dataset = value
+    return str(dataset)
+
+
+def _apply_dataset_delta(cfg: RunConfig, mapping, source: str) -> RunConfig:
+    """configs/datasets/<name>.yaml: sections for every variant, then `variants.<variant>`."""
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"{source}: expected a mapping of sections")
+    mapping = dict(mapping)
+    per_variant = mapping.pop("variants", {}) or {}
+    if not isinstance(per_variant, Mapping):
+        raise ConfigError(f"{source}: 'variants' must map variant names to config sections")
+    from tfgan_app import registry
+
+    unknown = sorted(set(per_variant) - set(registry.variant_names()))
+    if unknown:
+        raise ConfigError(f"{source}: unknown variant(s) under 'variants': "
+                          f"{', '.join(map(str, unknown))}")
+    cfg = _apply_mapping(cfg, mapping, source)
+    if cfg.variant in per_variant:
+        cfg = _apply_mapping(cfg, per_variant[cfg.variant], f"{source} (variants.{cfg.variant})")
+    return cfg
+
+
 def resolve_config(variant: str, *, config_file=None, flags: Mapping[str, Any] | None = None,
                    sets: list[str] | None = None, config_dir: Path = CONFIG_DIR) -> RunConfig:
     """Build the run config for `variant` from every source, in precedence order.
@@ -205,7 +242,7 @@ def resolve_config(variant: str, *, config_file=None, flags: Mapping[str, Any] |
       flags: dotted keys set by dedicated CLI flags, e.g. {"train.epochs": 5}; None values
         are ignored.
       sets: raw `--set section.key=value` strings.
-      config_dir: where per-variant delta files live.
+      config_dir: where per-variant delta files (and datasets/ deltas) live.
     """
     from tfgan_app import registry
 
@@ -215,8 +252,13 @@ def resolve_config(variant: str, *, config_file=None, flags: Mapping[str, Any] |
     delta = Path(config_dir) / f"{variant}.yaml"
     if delta.is_file():
         cfg = _apply_mapping(cfg, load_yaml(delta), str(delta))
+    user = load_yaml(config_file) if config_file else {}
+    dataset = _dataset_choice(cfg, user, flags or {}, sets or [])
+    dataset_delta = Path(config_dir) / "datasets" / f"{dataset}.yaml"
+    if ":" not in dataset and dataset_delta.is_file():
+        cfg = _apply_dataset_delta(cfg, load_yaml(dataset_delta), str(dataset_delta))
     if config_file:
-        cfg = _apply_mapping(cfg, load_yaml(config_file), str(config_file))
+        cfg = _apply_mapping(cfg, user, str(config_file))
     for key, value in (flags or {}).items():
         if value is not None:
             section, name = key.split(".")

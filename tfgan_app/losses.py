@@ -107,7 +107,9 @@ def gradient_penalty(critic, points, target: float = 1.0, epsilon: float = 1e-10
         tape.watch(points)
         outputs = critic(points)
     grads = tape.gradient(outputs, points)
-    norms = tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(grads)[0], -1]),
+    # One norm per critic output: per example, or per pack of contiguous examples when the
+    # critic packs its inputs (PacGAN), whose gradient spans the whole pack.
+    norms = tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(outputs)[0], -1]),
                                   axis=1) + epsilon)
     return tf.square(norms - target)
 

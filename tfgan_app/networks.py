@@ -49,6 +49,10 @@ class NetworkConfig:
         0, "minibatch standard deviation group size (0: off); the discriminator sees the "
            "feature spread of each group of this many samples, which discourages mode "
            "collapse (Salimans et al. 2016; Karras et al. 2018)", min=0)
+    pack: int = option(
+        1, "PacGAN packing (Lin et al. 2018): the discriminator judges each group of this "
+           "many samples, all real or all generated, concatenated (features for points, "
+           "channels for images); 1: off", min=1)
     mlp_units: int = option(256, "MLP: units per hidden layer", min=1)
     mlp_layers: int = option(3, "MLP: hidden layers", min=1)
 
@@ -135,16 +139,49 @@ def _inputs(latent_dim: int, num_classes: int):
     return [z, label], layers.Concatenate(name="z_label")([z, onehot])
 
 
-def _disc_inputs(shape, num_classes: int):
+def _disc_inputs(shape, num_classes: int, pack: int = 1):
     x = keras.Input(shape, name="x")
     if not num_classes:
-        return [x], x
+        return [x], Pack(pack, name="pack")(x) if pack > 1 else x
+    if pack > 1:
+        raise ConfigError("model.pack does not support class-conditional discriminators")
     label, onehot = _label_input(num_classes)
     if len(shape) == 3:  # one constant channel per class
         maps = layers.Reshape((1, 1, num_classes))(onehot)
         maps = layers.UpSampling2D(size=shape[:2], name="label_maps")(maps)
         return [x, label], layers.Concatenate(name="x_label")([x, maps])
     return [x, label], layers.Concatenate(name="x_label")([layers.Flatten()(x), onehot])
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class Pack(layers.Layer):
+    """PacGAN: concatenate each contiguous group of `size` samples into one.
+
+    [B, d] -> [B/size, size*d]; [B, H, W, C] -> [B/size, H, W, size*C]. Groups are
+    contiguous, so on N replicas each replica packs exactly its rows of the one-device packs.
+    """
+
+    def __init__(self, size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+
+    def call(self, x):
+        batch = tf.shape(x)[0]
+        tf.debugging.assert_equal(batch % self.size, 0, message=(
+            "model.pack: the per-replica batch must be a multiple of the pack size"))
+        if len(x.shape) == 2:
+            return tf.reshape(x, [batch // self.size, self.size * x.shape[-1]])
+        h, w, c = x.shape[1:]
+        grouped = tf.reshape(x, [batch // self.size, self.size, h, w, c])
+        return tf.reshape(tf.transpose(grouped, [0, 2, 3, 1, 4]),
+                          [batch // self.size, h, w, self.size * c])
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] // self.size
+        return (batch, *input_shape[1:-1], input_shape[-1] * self.size)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
 
 
 def _model(inputs, outputs, name):
@@ -215,7 +252,7 @@ def mlp_generator(cfg: NetworkConfig, out_shape, num_classes=0, image=False, inp
 
 
 def mlp_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None, logit=True):
-    inputs, h = _disc_inputs(in_shape, num_classes)
+    inputs, h = _disc_inputs(in_shape, num_classes, cfg.pack)
     h = layers.Flatten()(h)
     for i in range(cfg.mlp_layers):
         if cfg.minibatch_std and i == cfg.mlp_layers - 1:
@@ -257,7 +294,7 @@ def dcgan_generator(cfg: NetworkConfig, out_shape, num_classes=0, inputs=None):
 def dcgan_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None, logit=True):
     """Stride-2 convs with LeakyReLU(0.2), normalization after the first, a linear logit."""
     stages, _ = dcgan_stages(in_shape[0])
-    inputs, h = _disc_inputs(in_shape, num_classes)
+    inputs, h = _disc_inputs(in_shape, num_classes, cfg.pack)
     for i in range(stages):
         if cfg.minibatch_std and i == stages - 1:
             h = MinibatchStdDev(cfg.minibatch_std, name="minibatch_std")(h)
@@ -340,6 +377,9 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
 def autoencoder_pair(cfg: NetworkConfig, data, embedding_dim: int, variant: str,
                      default: str = "dcgan"):
     """An unconditional generator and an autoencoder discriminator (BEGAN, EBGAN)."""
+    if cfg.pack > 1:  # its output is a reconstruction per sample
+        raise ConfigError(f"model.pack is not supported by {variant} (its discriminator is "
+                          "an autoencoder); use model.pack=1")
     if cfg.minibatch_std:  # an autoencoder has no place for the minibatch-std feature
         raise ConfigError(f"model.minibatch_std is not supported by {variant} (its "
                           "discriminator is an autoencoder); set it to 0")

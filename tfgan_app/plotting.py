@@ -36,8 +36,12 @@ def save_image(array: np.ndarray, path, scale: int = 1):
     atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
-def save_scatter(points, path, *, modes=None, title: str = "", limit=None):
-    """Scatter 2-D samples (and mode centres, if given) into a square PNG."""
+def save_scatter(points, path, *, modes=None, title: str = "", limit=None, std=None):
+    """Scatter 2-D samples (and mode centres, if given) into a square PNG.
+
+    With `modes` and `std`, samples within 3 std of their nearest mode (high quality, the
+    PacGAN protocol) are blue and the others orange.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -45,8 +49,18 @@ def save_scatter(points, path, *, modes=None, title: str = "", limit=None):
 
     points = np.asarray(points)
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
-    ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color="tab:blue",
-               label="generated")
+    if modes is not None and std is not None:
+        from tfgan_app.evaluation.toy import HQ_STDS, nearest_modes
+
+        _, distance = nearest_modes(points, modes)
+        good = distance <= HQ_STDS * std
+        ax.scatter(points[good, 0], points[good, 1], s=4, alpha=0.5, color="tab:blue",
+                   label=f"high quality ({good.sum()})")
+        ax.scatter(points[~good, 0], points[~good, 1], s=4, alpha=0.5, color="tab:orange",
+                   label=f"other ({(~good).sum()})")
+    else:
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color="tab:blue",
+                   label="generated")
     if modes is not None:
         ax.scatter(modes[:, 0], modes[:, 1], s=40, marker="x", color="tab:red", label="modes")
     if limit is not None:
@@ -61,7 +75,8 @@ def save_scatter(points, path, *, modes=None, title: str = "", limit=None):
 
 
 def save_history_plot(history_csv, path, *, title: str = ""):
-    """Plot every logged value in a run's history.csv against epoch, one panel each."""
+    """Plot a run's history.csv against epoch: training losses in the left column, the
+    evaluation metrics (`eval/...`, logged every few epochs) in the right one."""
     import csv
 
     import matplotlib
@@ -73,18 +88,43 @@ def save_history_plot(history_csv, path, *, title: str = ""):
         rows = list(csv.DictReader(f))
     if not rows:
         raise ValueError(f"{history_csv} has no rows")
-    names = [k for k in rows[0] if k not in ("epoch", "seconds")]
-    epochs = [int(r["epoch"]) for r in rows]
-    fig, axes = plt.subplots(len(names), 1, figsize=(6, 2.2 * len(names)), dpi=100,
-                             sharex=True, squeeze=False)
-    for ax, name in zip(axes[:, 0], names):
-        values = [float(r[name]) if r.get(name) not in (None, "") else np.nan for r in rows]
-        ax.plot(epochs, values, marker="." if len(rows) < 50 else None)
-        ax.set_ylabel(name)
-        ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("epoch")
+    # eval/real_score is drawn as a reference line on the eval/score panel.
+    names = [k for k in rows[0]
+             if k not in ("epoch", "seconds", "eval/seconds", "eval/real_score")]
+    columns = [[n for n in names if not n.startswith("eval/")],
+               [n for n in names if n.startswith("eval/")]]
+    columns = [c for c in columns if c]
+    height = max(len(c) for c in columns)
+    epochs = np.array([int(r["epoch"]) for r in rows])
+    fig, axes = plt.subplots(height, len(columns), figsize=(5.5 * len(columns), 2.2 * height),
+                             dpi=100, sharex=True, squeeze=False)
+    for col, column in enumerate(columns):
+        for row in range(height):
+            ax = axes[row, col]
+            if row >= len(column):
+                ax.set_visible(False)
+                continue
+            name = column[row]
+            values = np.array([float(r[name]) if r.get(name) not in (None, "") else np.nan
+                               for r in rows])
+            keep = np.isfinite(values)
+            sparse = name.startswith("eval/") or keep.sum() < 50
+            ax.plot(epochs[keep], values[keep], marker="." if sparse else None,
+                    color="tab:green" if name.startswith("eval/") else "tab:blue")
+            if name == "eval/score" and "eval/real_score" in rows[0]:
+                reference = [float(r["eval/real_score"]) for r in rows
+                             if r.get("eval/real_score") not in (None, "")]
+                if reference:
+                    ax.axhline(reference[-1], color="gray", linestyle="--", linewidth=1,
+                               label=f"real data {reference[-1]:.2f}")
+                    ax.legend(loc="lower right", fontsize=8)
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelbottom=True)
+        last = min(len(column), height) - 1
+        axes[last, col].set_xlabel("epoch")
     if title:
-        axes[0, 0].set_title(title)
+        fig.suptitle(title)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)

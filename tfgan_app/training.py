@@ -5,7 +5,8 @@ Run directory layout:
     samples/epoch_NNNN.png  sample grid (or scatter plot) from fixed latents
     checkpoints/            tf.train checkpoints, one per finished epoch (newest kept)
     logs/                   TensorBoard scalars and sample images
-    history.csv             one row per finished epoch
+    history.csv             one row per finished epoch (losses, eval/ quality metrics)
+    history.png             its curves
 """
 
 from __future__ import annotations
@@ -40,18 +41,27 @@ class TrainConfig:
     d_lr: float = option(2e-4, "discriminator learning rate", min=0.0)
     beta_1: float = option(0.5, "Adam beta_1", min=0.0, max=1.0)
     beta_2: float = option(0.999, "Adam beta_2", min=0.0, max=1.0)
+    lr_decay: Literal["none", "linear", "cosine"] = option(
+        "none", "learning-rate schedule over train.epochs: constant, linear to 0 (as in "
+                "the WGAN-GP code) or cosine to 0")
     strategy: Literal[distribute.STRATEGY_CHOICES] = option(
         "auto", "tf.distribute strategy; auto: mirrored on several GPUs, else default")
     sample_every: int = option(1, "epochs between sample grids (the last is always drawn)",
                                min=1)
     keep_checkpoints: int = option(3, "checkpoints kept in checkpoints/", min=1)
+    eval_every: int = option(10, "epochs between quality evaluations (metrics into "
+                                 "history.csv and TensorBoard; the last epoch is always "
+                                 "evaluated); 0: off", min=0)
+    eval_samples: int = option(0, "samples per evaluation; 0: 2500 for toy data (the "
+                                  "PacGAN protocol), 2000 for images", min=0)
     export: bool = option(True, "after training, export the generator to export/ "
                                 "(SavedModel and TFLite)")
 
 
 # Keys a resumed run may change; any other difference would not continue the same run.
 RESUMABLE_KEYS = {"train.epochs", "train.strategy", "train.sample_every",
-                  "train.keep_checkpoints", "train.export"}
+                  "train.keep_checkpoints", "train.export", "train.eval_every",
+                  "train.eval_samples"}
 
 
 @dataclasses.dataclass
@@ -65,7 +75,15 @@ class TrainResult:
     export: ExportResult | None = None
 
 
-def make_optimizer(cfg: TrainConfig, learning_rate: float):
+def make_optimizer(cfg: TrainConfig, learning_rate: float, total_updates: int = 0):
+    """The optimizer of one network; `total_updates` (over train.epochs) sets the decay."""
+    if cfg.lr_decay != "none" and total_updates > 0:
+        if cfg.lr_decay == "linear":
+            learning_rate = keras.optimizers.schedules.PolynomialDecay(
+                learning_rate, total_updates, end_learning_rate=0.0, power=1.0)
+        else:
+            learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate,
+                                                                   total_updates)
     if cfg.optimizer == "adam":
         return keras.optimizers.Adam(learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
     if cfg.optimizer == "rmsprop":
@@ -94,8 +112,12 @@ def check_resumable(run_dir: Path, cfg: RunConfig):
         raise UsageError(f"{saved_path} is not a valid run config ({exc}); use a new "
                          "--output-dir or restore that file") from None
     new = _flatten(cfg.to_dict())
+    # A key added to the app after the run started ran with its code default.
+    defaults = _flatten(RunConfig(cfg.variant, *(type(getattr(cfg, name))() for name in
+                                                 ("data", "model", "train", "options"))
+                                  ).to_dict())
     changed = sorted(k for k in set(saved) | set(new)
-                     if k not in RESUMABLE_KEYS and saved.get(k) != new.get(k))
+                     if k not in RESUMABLE_KEYS and saved.get(k, defaults.get(k)) != new.get(k))
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {new.get(k)!r}" for k in changed[:6])
         raise UsageError(
@@ -121,8 +143,10 @@ def build_model(cfg: RunConfig, data, variant_cls, run_dir: Path,
     """
     tc = cfg.train
     model = variant_cls.from_run_config(cfg, data)
-    model.compile(g_optimizer=make_optimizer(tc, tc.g_lr),
-                  d_optimizer=make_optimizer(tc, tc.d_lr))
+    g_updates = tc.epochs * steps_per_epoch(data, tc.batch_size)
+    d_updates = g_updates * getattr(cfg.options, "d_steps", 1)
+    model.compile(g_optimizer=make_optimizer(tc, tc.g_lr, g_updates),
+                  d_optimizer=make_optimizer(tc, tc.d_lr, d_updates))
     model.build_optimizers()
     checkpointer = cb.Checkpointer(run_dir / "checkpoints", model, tc.keep_checkpoints)
     return model, checkpointer, checkpointer.restore(checkpoint)
@@ -176,6 +200,11 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     if tc.batch_size % strategy.num_replicas_in_sync:
         raise UsageError(f"train.batch_size={tc.batch_size} must be divisible by the "
                          f"{strategy.num_replicas_in_sync} replicas")
+    per_replica = tc.batch_size // strategy.num_replicas_in_sync
+    if per_replica % cfg.model.pack:
+        raise UsageError(f"model.pack={cfg.model.pack} must divide the per-replica batch "
+                         f"({per_replica} = train.batch_size {tc.batch_size} / "
+                         f"{strategy.num_replicas_in_sync} replicas)")
     with strategy.scope():
         model, checkpointer, initial_epoch = build_model(cfg, data, variant_cls, run_dir)
     files.write_text(run_dir / "config.yaml", cfg.to_yaml())
@@ -194,14 +223,17 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     if initial_epoch:
         echo(f"resuming after epoch {initial_epoch} of {tc.epochs}")
 
+    evaluator = make_evaluator(cfg, data, echo)
     writer = tf.summary.create_file_writer(str(run_dir / "logs"))
     samples = cb.SampleGrid(run_dir / "samples", data, seed=tc.seed, every=tc.sample_every,
                             writer=writer)
     callbacks = [
         cb.NaNGuard(),  # first: a non-finite epoch must not be saved
         samples,
+        *([cb.Evaluate(evaluator, tc.eval_every)] if evaluator else []),  # adds to the logs
         cb.TensorBoardScalars(writer),
-        cb.HistoryCSV(run_dir / "history.csv", initial_epoch),  # before the checkpoint
+        cb.HistoryCSV(run_dir / "history.csv", initial_epoch,  # before the checkpoint
+                      plot_every=tc.eval_every or tc.sample_every),
         cb.EpochCheckpoint(checkpointer),
     ]
     batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed,
@@ -223,6 +255,23 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     if tc.export:
         result.export = _export(model, data, run_dir, done, echo)
     return result
+
+
+def make_evaluator(cfg: RunConfig, data, echo):
+    """The run's evaluator, or None when evaluation is off or impossible for this data.
+
+    Call it outside the strategy scope (it may train the dataset's domain classifier).
+    """
+    if not cfg.train.eval_every:
+        return None
+    from tfgan_app.evaluation import Evaluator
+
+    evaluator = Evaluator(data, num_samples=cfg.train.eval_samples or None,
+                          seed=cfg.train.seed, echo=echo)
+    if not evaluator.available:
+        echo(f"no quality metrics during training: {evaluator.reason}")
+        return None
+    return evaluator
 
 
 def _export(model, data, run_dir: Path, version: int, echo) -> ExportResult:

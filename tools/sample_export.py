@@ -14,7 +14,6 @@ category. Toy-data generators give a scatter plot. Exit code 2 for bad arguments
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -32,30 +31,12 @@ class Usage(Exception):
 def load(model: Path):
     """(metadata dict, run(inputs dict) -> output array) for a SavedModel dir or .tflite."""
     from tfgan_app.errors import UsageError
-    from tfgan_app.export import read_metadata, tflite_runner
+    from tfgan_app.export import load_exported
 
-    if model.is_dir():
-        import tensorflow as tf
-
-        try:
-            meta = read_metadata(model)
-        except UsageError as exc:
-            raise Usage(str(exc)) from None
-        serve = tf.saved_model.load(str(model)).signatures["serving_default"]
-        return meta, lambda inputs: serve(**{k: tf.constant(v) for k, v in inputs.items()})[
-            meta["output"]].numpy()
-    if model.suffix != ".tflite" or not model.is_file():
-        raise Usage(f"{model} is neither a SavedModel directory nor a .tflite file")
-    variant = model.stem.rsplit("_", 1)[0] if model.stem.endswith(
-        ("_float16", "_dynamic", "_int8")) else model.stem
-    report = model.with_name(f"{variant}_tflite.json")
-    if not report.is_file():
-        raise Usage(f"{report} not found: it describes {model.name}'s inputs and is written "
-                    "beside it by python -m tfgan_app.export")
-    meta = json.loads(report.read_text())
-    runner = tflite_runner(model)
-    output = meta["output"]
-    return meta, lambda inputs: runner(**inputs)[output]
+    try:
+        return load_exported(model)
+    except UsageError as exc:
+        raise Usage(str(exc)) from None
 
 
 def draw(meta: dict, num: int, seed: int, label: int | None):

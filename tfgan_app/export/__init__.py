@@ -37,8 +37,8 @@ from tfgan_app.export.tflite import (  # noqa: E402
 
 __all__ = ["FORMATS", "QUANTIZATIONS", "METADATA", "ExportResult", "TfliteReport",
            "compare", "convert_tflite", "draw_inputs", "export_generator",
-           "export_saved_model", "output_name", "read_metadata", "tflite_name",
-           "tflite_runner", "write_models_config"]
+           "export_saved_model", "load_exported", "output_name", "read_metadata",
+           "tflite_name", "tflite_runner", "write_models_config"]
 
 log = logging.getLogger("tfgan_app")
 FORMATS = ("saved_model", "tflite")
@@ -59,6 +59,35 @@ class ExportResult:
     def tflite_max_abs_error(self) -> float | None:
         report = self.tflite.get("none")
         return report.max_abs_error if report else None
+
+
+def load_exported(path):
+    """(metadata, run) for a SavedModel directory or a .tflite file written by this app.
+
+    `run(inputs)` maps a dict of serving inputs (numpy arrays) to the output array; the
+    metadata (assets.extra/tfgan_app.json, or the `<variant>_tflite.json` report beside a
+    .tflite file) describes the inputs, the output and the training data.
+    """
+    from tfgan_app.errors import UsageError
+
+    path = Path(path)
+    if path.is_dir():
+        meta = read_metadata(path)
+        serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+        return meta, lambda inputs: serve(**{k: tf.constant(v) for k, v in inputs.items()})[
+            meta["output"]].numpy()
+    if path.suffix != ".tflite" or not path.is_file():
+        raise UsageError(f"{path} is neither a SavedModel directory nor a .tflite file")
+    variant = path.stem
+    if variant.endswith(tuple(f"_{q}" for q in QUANTIZATIONS)):
+        variant = variant.rsplit("_", 1)[0]
+    report = path.with_name(f"{variant}_tflite.json")
+    if not report.is_file():
+        raise UsageError(f"{report} not found: it describes {path.name}'s inputs and is "
+                         "written beside it by python -m tfgan_app.export")
+    meta = json.loads(report.read_text())
+    runner = tflite_runner(path)
+    return meta, lambda inputs: runner(**inputs)[meta["output"]]
 
 
 def keras_reference(model):
@@ -145,7 +174,8 @@ def export_generator(model, root, *, kind: str, shape, version: int,
                                       inputs=inputs, seed=seed)
                 result.tflite[option] = compare(path, option, reference, inputs, key,
                                                 seed=seed + 1, latency=True)
-            _report(root, name, version, result, metadata_for(model, kind, shape))
+            _report(root, name, version, result,
+                    metadata_for(model, kind, shape, **metadata))
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -47,6 +47,7 @@ class ACGAN(GAN):
     default_architecture = "dcgan"
     Config = ACGANConfig
     conditional = True
+    packable = False
     metric_names = ("d_loss", "g_loss", "d_class_loss", "g_class_loss")
 
     def __init__(self, *args, **kwargs):

@@ -62,6 +62,7 @@ class GANModel(keras.Model):
     default_architecture = "dcgan"  # what model.architecture=auto means for images
     logit = True  # the discriminator's real/fake output: True, or "no_bias" for critics
     metric_names: tuple = ("d_loss", "g_loss")
+    packable = True  # model.pack works: the discriminator's outputs are per sample only
     variant_name = None  # set by `registry.register_variant`
 
     def __init__(self, generator, discriminator, *, latent_dim: int, num_classes: int = 0,
@@ -96,6 +97,15 @@ class GANModel(keras.Model):
     def from_run_config(cls, cfg, data):
         """Build the model for a resolved `RunConfig` and a loaded `Dataset`."""
         num_classes = data.num_classes if cls.conditional else 0
+        if cfg.model.pack > 1 and not cls.packable:
+            from tfgan_app import registry
+            from tfgan_app.errors import ConfigError
+
+            able = [n for n in registry.variant_names() if registry.get_variant(n).packable]
+            raise ConfigError(f"model.pack={cfg.model.pack} is not supported by "
+                              f"{cls.variant_name}: its discriminator judges single samples "
+                              f"(labels, class or code heads, or reconstructions); "
+                              f"variants with packing: {', '.join(able)}")
         generator, discriminator = cls.build_networks(cfg, data, num_classes)
         return cls(generator, discriminator, latent_dim=cfg.model.latent_dim,
                    num_classes=num_classes, seed=cfg.train.seed,

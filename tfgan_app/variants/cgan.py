@@ -13,4 +13,5 @@ class CGAN(GAN):
     """
 
     conditional = True
+    packable = False
     default_architecture = "dcgan"

@@ -33,6 +33,7 @@ class EBGAN(GANModel):
     """
 
     Config = EBGANConfig
+    packable = False
     metric_names = ("d_loss", "g_loss", "energy_real", "energy_fake", "pulling_away")
 
     @classmethod

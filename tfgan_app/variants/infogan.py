@@ -41,6 +41,7 @@ class InfoGAN(GAN):
 
     default_architecture = "dcgan"
     Config = InfoGANConfig
+    packable = False
     metric_names = ("d_loss", "g_loss", "info_loss")
 
     @classmethod

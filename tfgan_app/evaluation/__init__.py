@@ -1,0 +1,146 @@
+"""Sample-quality metrics for a generator, its training run or its export.
+
+    toy data (ring, grid):  modes, hq, kl            (evaluation.toy, the PacGAN protocol)
+    labeled images:         score, real_score, frechet, kid, plus label_accuracy
+                            (class-conditional) or code_agreement (InfoGAN)
+                            (evaluation.images, on a cached domain classifier)
+    any images, on demand:  fid_inception with user-supplied Inception-V3 weights
+
+`Evaluator` holds what stays fixed over a run (the real data's classifier outputs and the
+seed of the evaluation latents), so metrics from different epochs are comparable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tfgan_app.evaluation import images as image_metrics_module
+from tfgan_app.evaluation.toy import PROTOCOL_SAMPLES, toy_metrics
+
+IMAGE_SAMPLES = 2000
+REAL_SUBSET_SEED = 99
+# The scalar metrics that go to history.csv and TensorBoard, with one-line explanations.
+SCALARS = {
+    "modes": "modes covered by high-quality samples",
+    "hq": "fraction of samples within 3 std of their nearest mode",
+    "kl": "reverse KL of the mode histogram from uniform (0 is best)",
+    "score": "classifier score of generated images (real data: real_score)",
+    "real_score": "classifier score of the real images",
+    "frechet": "Frechet distance of classifier features, real vs generated (0 is best)",
+    "kid": "kernel distance of classifier features (0 is best)",
+    "label_accuracy": "generated images classified as their conditioning label",
+    "code_agreement": "InfoGAN category code vs predicted class, best matching",
+}
+HIGHER_IS_BETTER = {"modes", "hq", "score", "label_accuracy", "code_agreement"}
+
+
+@dataclasses.dataclass
+class Samples:
+    """Generated samples and the inputs that matter for the metrics."""
+
+    x: np.ndarray  # images in [-1, 1] or 2-D points
+    labels: np.ndarray | None = None  # conditioning labels (cgan, acgan)
+    codes: np.ndarray | None = None  # InfoGAN categorical codes
+    num_codes: int = 0
+
+
+def draw_from_model(model, num: int, seed: int, batch_size: int = 500) -> Samples:
+    """`num` samples of a Keras GAN model from latents and conditions drawn from `seed`."""
+    grid = model.point_cloud(np.random.default_rng([seed, 11]), num)
+    cond = grid.cond
+    outputs = []
+    for start in range(0, num, batch_size):
+        part = None
+        if isinstance(cond, dict):
+            part = {k: v[start:start + batch_size] for k, v in cond.items()}
+        outputs.append(np.asarray(model.generate(grid.z[start:start + batch_size], part,
+                                                 training=False)))
+    return _with_conditions(np.concatenate(outputs), cond,
+                            getattr(getattr(model, "options", None), "categories", 0))
+
+
+def draw_from_signature(run, inputs_meta: dict, num: int, seed: int,
+                        batch_size: int = 500) -> Samples:
+    """`num` samples of an exported generator: `run(inputs) -> outputs`, inputs drawn as
+    the export's serving_inputs metadata describes."""
+    from tfgan_app.export.tflite import draw_inputs
+
+    inputs = draw_inputs(inputs_meta, num, np.random.default_rng([seed, 11]))
+    outputs = [np.asarray(run({k: v[start:start + batch_size] for k, v in inputs.items()}))
+               for start in range(0, num, batch_size)]
+    category = inputs_meta.get("category", {})
+    return _with_conditions(np.concatenate(outputs), inputs, int(category.get("high", 0)))
+
+
+def _with_conditions(x, cond, num_codes: int) -> Samples:
+    cond = cond if isinstance(cond, dict) else {}
+    return Samples(x, labels=cond.get("label"), codes=cond.get("category"),
+                   num_codes=num_codes if "category" in cond else 0)
+
+
+class Evaluator:
+    """Metrics of generated samples against one dataset.
+
+    For labeled image data this trains (or loads from the cache) the dataset's domain
+    classifier; call it outside any distribution strategy scope. Image data without
+    labels gets no classifier metrics (`available` says why).
+    """
+
+    def __init__(self, data, *, num_samples: int | None = None, seed: int = 0,
+                 cache_dir=None, echo=None):
+        self.data = data
+        self.seed = seed
+        self.classifier = None
+        self.reason = ""
+        if data.kind == "points":
+            self.num_samples = num_samples or PROTOCOL_SAMPLES
+            if data.modes is None:
+                self.reason = f"dataset {data.name} has no known modes"
+        else:
+            self.num_samples = num_samples or IMAGE_SAMPLES
+            if not data.num_classes:
+                self.reason = (f"dataset {data.name} has no labels, so there is no domain "
+                               "classifier (use --inception-weights for FID)")
+            else:
+                from tfgan_app.evaluation.classifier import get_classifier
+
+                self.classifier = get_classifier(data, cache_dir=cache_dir, echo=echo)
+                # A fixed random subset: files are often ordered (by class or writer).
+                order = np.random.default_rng(REAL_SUBSET_SEED).permutation(data.num_examples)
+                self.real_images = data.x[np.sort(order[:self.num_samples])]
+                self.real = self.classifier.predict(self.real_images)
+
+    @property
+    def available(self) -> bool:
+        return not self.reason
+
+    def evaluate(self, samples: Samples) -> dict:
+        """Metrics of `samples`: scalars named as in SCALARS, plus per-class lists."""
+        if not self.available:
+            return {}
+        if self.data.kind == "points":
+            return toy_metrics(samples.x, self.data.modes, self.data.mode_std)
+        return image_metrics_module.image_metrics(
+            self.classifier, None, samples.x, labels=samples.labels, codes=samples.codes,
+            num_codes=samples.num_codes, real_logits_features=self.real)
+
+    def evaluate_model(self, model) -> dict:
+        return self.evaluate(draw_from_model(model, self.num_samples, self.seed))
+
+    def info(self) -> dict:
+        """What the metrics were computed with (classifier accuracy, sample counts)."""
+        out = {"dataset": self.data.name, "num_samples": self.num_samples, "seed": self.seed}
+        if self.classifier is not None:
+            out["classifier_test_accuracy"] = self.classifier.test_accuracy
+            out["classifier"] = str(self.classifier.path) if self.classifier.path else None
+            out["real_samples"] = int(min(self.num_samples, self.data.num_examples))
+        if self.reason:
+            out["unavailable"] = self.reason
+        return out
+
+
+def scalars(metrics: dict) -> dict:
+    """The scalar metrics only (for history.csv and TensorBoard)."""
+    return {k: float(v) for k, v in metrics.items() if k in SCALARS}

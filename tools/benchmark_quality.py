@@ -1,0 +1,256 @@
+#!/usr/bin/env python
+"""Train every variant on ring, grid and digits with the project's defaults and tabulate
+the quality metrics beside the published toy-data rows (VEEGAN and PacGAN, Table 1).
+
+    python tools/benchmark_quality.py                       # everything, 2 jobs at a time
+    python tools/benchmark_quality.py --datasets ring --variants gan,wgan_gp --seeds 0,1,2
+    python tools/benchmark_quality.py --readme README.md    # also rewrite README's table
+    python tools/benchmark_quality.py --set train.epochs=1 --out /tmp/bench   # smoke test
+    python tools/benchmark_quality.py --report-only --readme README.md  # tables only
+
+Each run is `python -m tfgan_app.train --variant V --dataset D --seed S` into
+OUT/D/V/seed_S; its last epoch is evaluated by the training run itself (eval/ columns of
+history.csv), so the numbers are exactly what a user's run reports. Finished runs are not
+trained again (the same command resumes or returns at once), so an interrupted benchmark
+continues where it stopped. Writes OUT/results.json and OUT/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import csv
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = ["gan", "dcgan", "cgan", "acgan", "infogan", "wgan", "wgan_gp", "lsgan", "began",
+            "dragan", "ebgan"]
+MARK_START, MARK_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+# (method, modes, high-quality %, reverse KL) as the papers print them ("" = not given).
+PUBLISHED = {
+    "ring": [("GAN (VEEGAN Table 1)", "1", "99.3", ""),
+             ("Unrolled GAN (VEEGAN Table 1)", "7.6", "35.6", ""),
+             ("VEEGAN (VEEGAN Table 1)", "8.0", "52.9", ""),
+             ("GAN (PacGAN Table 1)", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"),
+             ("PacGAN4 (PacGAN Table 1)", "7.8 ± 0.1", "95.9 ± 0.8", "0.07 ± 0.02")],
+    "grid": [("GAN (VEEGAN Table 1)", "3.3", "0.5", ""),
+             ("Unrolled GAN (VEEGAN Table 1)", "23.6", "16.0", ""),
+             ("VEEGAN (VEEGAN Table 1)", "24.6", "40.0", ""),
+             ("GAN (PacGAN Table 1)", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"),
+             ("PacGAN4 (PacGAN Table 1)", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01")],
+}
+MODES = {"ring": 8, "grid": 25}
+
+
+def read_run(record: dict, run_dir: Path) -> dict:
+    """Add a finished run's epochs, training time and last eval/ metrics to `record`."""
+    history = run_dir / "history.csv"
+    if record.get("returncode", 0) == 0 and history.is_file():
+        with open(history, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if rows:
+            record["epochs"] = int(rows[-1]["epoch"])
+            record["train_seconds"] = round(sum(float(r["seconds"]) for r in rows), 1)
+            record["metrics"] = {k[5:]: float(v) for k, v in rows[-1].items()
+                                 if k.startswith("eval/") and v not in ("", None)}
+    return record
+
+
+def existing_runs(out: Path) -> list[dict]:
+    """Records of every run already under OUT/<dataset>/<variant>/seed_<S>/."""
+    records = []
+    for history in sorted(out.glob("*/*/seed_*/history.csv")):
+        run_dir = history.parent
+        dataset, variant = run_dir.parent.parent.name, run_dir.parent.name
+        if variant in VARIANTS and dataset in ("ring", "grid", "digits"):
+            record = read_run({"variant": variant, "dataset": dataset,
+                               "seed": int(run_dir.name[5:]), "run_dir": str(run_dir),
+                               "returncode": 0}, run_dir)
+            if record.get("metrics"):  # finished: its last epoch was evaluated
+                records.append(record)
+    return records
+
+
+def run_one(variant: str, dataset: str, seed: int, out: Path, sets: list[str]) -> dict:
+    run_dir = out / dataset / variant / f"seed_{seed}"
+    command = [sys.executable, "-m", "tfgan_app.train", "--variant", variant,
+               "--dataset", dataset, "--seed", str(seed), "--output-dir", str(run_dir),
+               "--set", "train.export=false"]
+    for item in sets:
+        command += ["--set", item]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(run_dir / "benchmark.log", "a") as log:
+        proc = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    record = {"variant": variant, "dataset": dataset, "seed": seed, "run_dir": str(run_dir),
+              "returncode": proc.returncode,
+              "wall_seconds": round(time.perf_counter() - start, 1)}
+    return read_run(record, run_dir)
+
+
+def mean_std(values) -> tuple[float, float]:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return float("nan"), float("nan")
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def cell(values, scale=1.0, digits=1) -> str:
+    mean, std = mean_std([v * scale for v in values if v is not None])
+    if math.isnan(mean):
+        return "failed"
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def toy_table(dataset: str, records: list[dict]) -> list[str]:
+    lines = [f"**{dataset}** ({MODES[dataset]} modes; 2500 samples; mean ± std over seeds)",
+             "",
+             "| method | seeds | modes | high-quality % | reverse KL | time per run |",
+             "|---|---|---|---|---|---|"]
+    for variant in VARIANTS:
+        runs = [r for r in records if r["variant"] == variant and r["dataset"] == dataset]
+        if not runs:
+            continue
+        ok = [r for r in runs if "metrics" in r]
+        m = [r["metrics"] for r in ok]
+        lines.append(
+            f"| `{variant}` | {len(ok)}/{len(runs)} | {cell([x.get('modes') for x in m])} | "
+            f"{cell([x.get('hq') for x in m], 100)} | "
+            f"{cell([x.get('kl') for x in m], digits=2)} | "
+            f"{cell([r['train_seconds'] for r in ok], digits=0)} s |")
+    for method, modes, hq, kl in PUBLISHED[dataset]:
+        lines.append(f"| {method} | | {modes} | {hq} | {kl or '-'} | |")
+    return lines
+
+
+def digits_table(records: list[dict]) -> list[str]:
+    runs = [r for r in records if r["dataset"] == "digits" and "metrics" in r]
+    real = [r["metrics"].get("real_score") for r in runs]
+    real_mean = mean_std(real)[0]
+    lines = [f"**digits** (2000 samples; domain classifier score of the real digits "
+             f"{real_mean:.2f}; two random halves of the real digits: Frechet 4.4, KID "
+             f"-0.06)", "",
+             "| variant | seeds | classifier score | % of real | Frechet | KID | "
+             "label accuracy | code agreement | time per run |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for variant in VARIANTS:
+        ok = [r for r in runs if r["variant"] == variant]
+        if not ok:
+            continue
+        m = [r["metrics"] for r in ok]
+        score = [x.get("score") for x in m]
+        ratio = [s / x["real_score"] for s, x in zip(score, m)]
+        label = [x.get("label_accuracy") for x in m if "label_accuracy" in x]
+        code = [x.get("code_agreement") for x in m if "code_agreement" in x]
+        lines.append(
+            f"| `{variant}` | {len(ok)} | {cell(score, digits=2)} | {cell(ratio, 100)} | "
+            f"{cell([x.get('frechet') for x in m], digits=1)} | "
+            f"{cell([x.get('kid') for x in m], digits=2)} | "
+            f"{cell(label, 100) + ' %' if label else '-'} | "
+            f"{cell(code, 100) + ' %' if code else '-'} | "
+            f"{cell([r['train_seconds'] for r in ok], digits=0)} s |")
+    return lines
+
+
+def markdown(records: list[dict], sets: list[str]) -> str:
+    parts = []
+    for dataset in ("ring", "grid"):
+        if any(r["dataset"] == dataset for r in records):
+            parts += toy_table(dataset, records) + [""]
+    if any(r["dataset"] == "digits" for r in records):
+        parts += digits_table(records) + [""]
+    if sets:
+        parts.append(f"(with overrides: {' '.join(sets)})")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def update_readme(readme: Path, table: str):
+    text = readme.read_text()
+    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"error: {readme} has no {MARK_START} ... {MARK_END} block")
+    readme.write_text(pattern.sub(lambda _: f"{MARK_START}\n{table}{MARK_END}", text))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="ring,grid,digits")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--seeds", default="0,1,2", help="seeds for ring and grid")
+    parser.add_argument("--digits-seeds", default="0", help="seeds for digits")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
+    parser.add_argument("--out", type=Path, default=Path("runs/benchmark"))
+    parser.add_argument("--set", action="append", default=[], dest="sets",
+                        metavar="KEY=VALUE", help="config override for every run")
+    parser.add_argument("--readme", type=Path, help="rewrite this README's benchmark block")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: tabulate every finished run under --out")
+    args = parser.parse_args(argv)
+    if args.report_only:
+        records = existing_runs(args.out)
+        if not records:
+            parser.error(f"no finished runs under {args.out}")
+        table = markdown(records, args.sets)
+        (args.out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
+        (args.out / "results.md").write_text(table)
+        print(table)
+        if args.readme:
+            update_readme(args.readme, table)
+            print(f"updated {args.readme}")
+        return 0
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants: {', '.join(unknown)}")
+    jobs = []
+    for dataset in [d for d in args.datasets.split(",") if d]:
+        if dataset not in ("ring", "grid", "digits"):
+            parser.error(f"unknown dataset {dataset}: choose from ring, grid, digits")
+        seeds = args.digits_seeds if dataset == "digits" else args.seeds
+        # Every variant's first seed before any second one: a stopped benchmark has rows
+        # for all variants. On points dcgan is gan (the same MLP pair and losses).
+        jobs += [(v, dataset, int(s)) for s in seeds.split(",") if s for v in variants
+                 if not (v == "dcgan" and dataset != "digits")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_path = args.out / "results.json"
+    previous = json.loads(results_path.read_text()) if results_path.is_file() else []
+    records = {(r["variant"], r["dataset"], r["seed"]): r for r in previous}
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = {pool.submit(run_one, *job, args.out, args.sets): job for job in jobs}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            record = future.result()
+            records[futures[future]] = record
+            metrics = record.get("metrics", {})
+            shown = " ".join(f"{k}={v:.3g}" for k, v in metrics.items() if k != "seconds")
+            print(f"[{done}/{len(jobs)}] {record['dataset']} {record['variant']} seed "
+                  f"{record['seed']}: {'ok' if record['returncode'] == 0 else 'FAILED'} "
+                  f"{record['wall_seconds']:.0f}s {shown}", flush=True)
+            results_path.write_text(json.dumps(list(records.values()), indent=1) + "\n")
+    table = markdown(list(records.values()), args.sets)
+    (args.out / "results.md").write_text(table)
+    print(table)
+    print(f"{len(jobs)} runs in {time.perf_counter() - start:.0f}s; wrote {results_path} "
+          f"and {args.out / 'results.md'}")
+    if args.readme:
+        update_readme(args.readme, table)
+        print(f"updated {args.readme}")
+    failed = [r for r in records.values() if r["returncode"] != 0]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
