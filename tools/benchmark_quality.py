@@ -73,7 +73,9 @@ def existing_runs(out: Path) -> list[dict]:
             record = read_run({"variant": variant, "dataset": dataset,
                                "seed": int(run_dir.name[5:]), "run_dir": str(run_dir),
                                "returncode": 0}, run_dir)
-            if record.get("metrics"):  # finished: its last epoch was evaluated
+            config = (run_dir / "config.yaml").read_text()
+            epochs = re.search(r"^  epochs: (\d+)$", config, re.M)
+            if epochs and record.get("epochs") == int(epochs.group(1)):  # finished
                 records.append(record)
     return records
 
