@@ -117,7 +117,6 @@ class Evaluate(keras.callbacks.Callback):
         super().__init__()
         self.evaluator = evaluator
         self.every = every
-        self.last = {}
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
@@ -126,8 +125,8 @@ class Evaluate(keras.callbacks.Callback):
         from tfgan_app import evaluation
 
         start = time.perf_counter()
-        self.last = self.evaluator.evaluate_model(self.model)
-        logs.update({self.PREFIX + k: v for k, v in evaluation.scalars(self.last).items()})
+        metrics = self.evaluator.evaluate_model(self.model)
+        logs.update({self.PREFIX + k: v for k, v in evaluation.scalars(metrics).items()})
         logs[self.PREFIX + "seconds"] = round(time.perf_counter() - start, 3)
 
 

@@ -150,8 +150,7 @@ def main(argv=None) -> int:
         from tfgan_app.evaluation.inception import InceptionFID
 
         fid = InceptionFID(args.inception_weights)
-        real = getattr(evaluator, "real_images", data.x[:evaluator.num_samples])
-        metrics["fid_inception"] = fid.distance(real, samples.x)
+        metrics["fid_inception"] = fid.distance(evaluator.real_images, samples.x)
     info = evaluator.info()
     result = {**source, **info, "metrics": metrics,
               "seconds": round(time.perf_counter() - start, 2)}

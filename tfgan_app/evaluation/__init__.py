@@ -33,7 +33,6 @@ SCALARS = {
     "label_accuracy": "generated images classified as their conditioning label",
     "code_agreement": "InfoGAN category code vs predicted class, best matching",
 }
-HIGHER_IS_BETTER = {"modes", "hq", "score", "label_accuracy", "code_agreement"}
 
 
 @dataclasses.dataclass
@@ -100,6 +99,10 @@ class Evaluator:
                 self.reason = f"dataset {data.name} has no known modes"
         else:
             self.num_samples = num_samples or IMAGE_SAMPLES
+            # The real reference: a fixed random subset, as files are often ordered (by
+            # class or writer). Also what Inception FID compares with.
+            order = np.random.default_rng(REAL_SUBSET_SEED).permutation(data.num_examples)
+            self.real_images = data.x[np.sort(order[:self.num_samples])]
             if not data.num_classes:
                 self.reason = (f"dataset {data.name} has no labels, so there is no domain "
                                "classifier (use --inception-weights for FID)")
@@ -107,9 +110,6 @@ class Evaluator:
                 from tfgan_app.evaluation.classifier import get_classifier
 
                 self.classifier = get_classifier(data, cache_dir=cache_dir, echo=echo)
-                # A fixed random subset: files are often ordered (by class or writer).
-                order = np.random.default_rng(REAL_SUBSET_SEED).permutation(data.num_examples)
-                self.real_images = data.x[np.sort(order[:self.num_samples])]
                 self.real = self.classifier.predict(self.real_images)
 
     @property
@@ -135,7 +135,7 @@ class Evaluator:
         if self.classifier is not None:
             out["classifier_test_accuracy"] = self.classifier.test_accuracy
             out["classifier"] = str(self.classifier.path) if self.classifier.path else None
-            out["real_samples"] = int(min(self.num_samples, self.data.num_examples))
+            out["real_samples"] = len(self.real_images)
         if self.reason:
             out["unavailable"] = self.reason
         return out

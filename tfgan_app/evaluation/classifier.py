@@ -98,16 +98,13 @@ class DomainClassifier:
         images = np.asarray(images, np.float32)
         logits, features = [], []
         for start in range(0, len(images), batch_size):
-            out = self._call(images[start:start + batch_size])
+            out = self.network(images[start:start + batch_size], training=False)
             logits.append(np.asarray(out["logits"]))
             features.append(np.asarray(out["features"]))
         if not logits:
             return (np.zeros((0, self.num_classes), np.float32),
                     np.zeros((0, FEATURES), np.float32))
         return np.concatenate(logits), np.concatenate(features)
-
-    def _call(self, batch):
-        return self.network(batch, training=False)  # eager: small batches, no retracing
 
 
 def train_classifier(data, epochs: int = EPOCHS, echo=None) -> DomainClassifier:

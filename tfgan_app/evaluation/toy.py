@@ -24,12 +24,6 @@ def nearest_modes(points, modes):
     return nearest, distances[np.arange(len(points)), nearest]
 
 
-def mode_histogram(points, modes) -> np.ndarray:
-    """How many points fall nearest to each mode."""
-    nearest, _ = nearest_modes(points, modes)
-    return np.bincount(nearest, minlength=len(modes))
-
-
 def reverse_kl(counts) -> float:
     """KL(P_gen || uniform) of a mode histogram; empty modes contribute nothing."""
     counts = np.asarray(counts, np.float64)
