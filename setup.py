@@ -41,7 +41,8 @@ setup(
     extras_require={"test": ["pytest>=8,<10"]},
     entry_points={"console_scripts": ["tfgan-train=tfgan_app.train:console_main",
                                      "tfgan-export=tfgan_app.export.__main__:console_main",
-                                     "tfgan-evaluate=tfgan_app.evaluate:console_main"]},
+                                     "tfgan-evaluate=tfgan_app.evaluate:console_main",
+                                     "tfgan-benchmark=tfgan_app.benchmark:console_main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

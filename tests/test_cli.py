@@ -64,7 +64,8 @@ def test_help_lists_every_variant_and_dataset(capsys):
     out = capsys.readouterr().out
     assert exit_info.value.code == 0
     for word in ("dcgan", "gan", "digits", "ring", "grid", "tfds:NAME[:SPLIT]", "folder:PATH",
-                 "npz:PATH", "--set KEY=VALUE", "--strategy {auto,default,mirrored}"):
+                 "npz:PATH", "--set KEY=VALUE", "--mixed-precision", "--jit", "--tpu ADDRESS",
+                 "--strategy {auto,default,mirrored,multi_worker,tpu}"):
         assert word in out
 
 

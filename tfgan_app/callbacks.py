@@ -185,15 +185,28 @@ class TensorBoardScalars(keras.callbacks.Callback):
         self.writer.flush()
 
 
-class Checkpointer:
-    """Model, both optimizers and the finished-epoch count in one tf.train.Checkpoint."""
+def _unscaled(optimizer):
+    return getattr(optimizer, "inner_optimizer", optimizer)
 
-    def __init__(self, directory, model, keep: int = 3):
+
+class Checkpointer:
+    """Model, both optimizers and the finished-epoch count in one tf.train.Checkpoint.
+
+    Restores from `directory`; saves there too, or to `save_dir` if given (a multi-worker
+    non-chief: it must take part in every save but its copy is thrown away).
+    """
+
+    def __init__(self, directory, model, keep: int = 3, save_dir=None):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.checkpoint = tf.train.Checkpoint(model=model, g_optimizer=model.g_optimizer,
-                                              d_optimizer=model.d_optimizer, epoch=self.epoch)
+        # The optimizers inside any float16 loss-scale wrapper: checkpoints then restore
+        # with or without mixed precision (the loss scale re-adapts within a few steps).
+        self.checkpoint = tf.train.Checkpoint(
+            model=model, g_optimizer=_unscaled(model.g_optimizer),
+            d_optimizer=_unscaled(model.d_optimizer), epoch=self.epoch)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
                                                   max_to_keep=keep)
+        self.save_manager = self.manager if save_dir is None else tf.train.CheckpointManager(
+            self.checkpoint, str(save_dir), max_to_keep=1)
 
     def available(self) -> list[int]:
         """Epoch numbers of the checkpoints on disk, oldest first."""
@@ -218,7 +231,7 @@ class Checkpointer:
 
     def save(self, epochs_done: int) -> str:
         self.epoch.assign(epochs_done)
-        return self.manager.save(checkpoint_number=epochs_done)
+        return self.save_manager.save(checkpoint_number=epochs_done)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -5,9 +5,13 @@ Add a strategy by adding one factory to `STRATEGIES`; `auto` picks among them by
 
 from __future__ import annotations
 
+import glob
+import json
+import os
+
 import tensorflow as tf
 
-from tfgan_app.errors import UsageError
+from tfgan_app.errors import RunFailure, UsageError
 
 
 def _default():
@@ -29,27 +33,120 @@ def mirrored(devices=None) -> tf.distribute.MirroredStrategy:
     return tf.distribute.MirroredStrategy(devices, cross_device_ops=cross_device_ops)
 
 
+def cluster_spec_from_env() -> dict:
+    """The parsed TF_CONFIG, checked enough to give a clear message instead of a hang."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise UsageError(
+            "--strategy multi_worker reads the cluster from the TF_CONFIG environment "
+            "variable, which is not set; e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
+            "[\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", "
+            "\"index\": 0}}' on the first machine (README: Multi-worker)")
+    try:
+        config = json.loads(raw)
+        workers = config["cluster"].get("worker", []) + config["cluster"].get("chief", [])
+        task = config["task"]
+        kind, index = task["type"], int(task["index"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"TF_CONFIG is not a valid cluster description ({exc!r}); it needs "
+                         "'cluster' (a 'worker' list of host:port) and 'task' ('type', "
+                         "'index')") from None
+    members = config["cluster"].get(kind)
+    if not workers or not isinstance(members, list) or not 0 <= index < len(members):
+        raise UsageError(f"TF_CONFIG task {kind}:{index} is not in its cluster "
+                         f"{config['cluster']}")
+    return config
+
+
+def multi_worker() -> tf.distribute.MultiWorkerMirroredStrategy:
+    """Synchronous data parallelism over the machines listed in TF_CONFIG.
+
+    Must be created before TensorFlow runs any op in this process (it configures the
+    collective runtime); `training.train` does so first.
+    """
+    cluster_spec_from_env()
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def local_tpu_present() -> bool:
+    """A TPU VM's accelerator device files, or a TPU named in the environment."""
+    return bool(os.environ.get("TPU_NAME") or glob.glob("/dev/accel*")
+                or glob.glob("/dev/vfio/[0-9]*"))
+
+
+def tpu(address: str = "") -> tf.distribute.TPUStrategy:
+    """TPUStrategy on the TPU at `address` (name or grpc://host:port; '' = this TPU VM's)."""
+    where = f" at '{address}'" if address else (
+        f" named '{os.environ['TPU_NAME']}' (TPU_NAME)" if os.environ.get("TPU_NAME")
+        else " on this machine")
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+            tpu=address or os.environ.get("TPU_NAME") or "local")
+        if address:
+            tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunFailure(f"no TPU reachable{where}: {first}. On a TPU VM run without "
+                         "--tpu; for a remote TPU pass --tpu NAME or "
+                         "grpc://HOST:8470; without a TPU use --strategy auto") from None
+
+
 STRATEGIES = {
     "default": _default,
     "mirrored": mirrored,
+    "multi_worker": multi_worker,
+    "tpu": tpu,
 }
 STRATEGY_CHOICES = ("auto",) + tuple(STRATEGIES)
 
 
-def auto_strategy_name() -> str:
-    """Mirrored over several GPUs when present, otherwise the default (one device)."""
+def auto_strategy_name(tpu_address: str = "") -> str:
+    """tpu when one is configured, mirrored over several GPUs, else default (one device).
+
+    multi_worker is never automatic: TF_CONFIG alone does not say the user wants it.
+    """
+    if tpu_address or local_tpu_present():
+        return "tpu"
     return "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
+def make_strategy(name: str, tpu: str = "") -> tf.distribute.Strategy:
     if name == "auto":
-        name = auto_strategy_name()
+        name = auto_strategy_name(tpu)
     try:
         factory = STRATEGIES[name]
     except KeyError:
         raise UsageError(f"unknown strategy '{name}'; valid strategies: "
                          f"{', '.join(STRATEGY_CHOICES)}") from None
-    return factory()
+    return factory(tpu) if name == "tpu" else factory()
+
+
+def strategy_name(strategy: tf.distribute.Strategy) -> str:
+    """The `--strategy` name of a strategy object."""
+    for name, cls in (("tpu", tf.distribute.TPUStrategy),
+                      ("multi_worker", tf.distribute.MultiWorkerMirroredStrategy),
+                      ("mirrored", tf.distribute.MirroredStrategy)):
+        if isinstance(strategy, cls):
+            return name
+    return "default"
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's files (samples, logs, history, exports).
+
+    Only multi-worker runs have other processes: the chief is task `chief`, or worker 0
+    when the cluster has no chief.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return True
+    kind, index = resolver.task_type, resolver.task_id
+    if kind is None or kind == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return kind == "worker" and index == 0 and not has_chief
 
 
 def describe(strategy: tf.distribute.Strategy) -> str:
@@ -59,4 +156,11 @@ def describe(strategy: tf.distribute.Strategy) -> str:
         devices = ", ".join(d.split("/")[-1] for d in strategy.extended.worker_devices)
     except RuntimeError:  # the default strategy has no device list
         return "default strategy (1 device)"
-    return f"{type(strategy).__name__} with {n} replica{'s' if n != 1 else ''} ({devices})"
+    replicas = f"{n} replica{'s' if n != 1 else ''}"
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        resolver = strategy.cluster_resolver
+        workers = len(resolver.cluster_spec().as_dict().get("worker", [])) + len(
+            resolver.cluster_spec().as_dict().get("chief", []))
+        return (f"MultiWorkerMirroredStrategy with {replicas} on {workers} workers (this "
+                f"is {resolver.task_type} {resolver.task_id}: {devices})")
+    return f"{type(strategy).__name__} with {replicas} ({devices})"

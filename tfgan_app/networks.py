@@ -31,8 +31,10 @@ class NetworkConfig:
     """Generator and discriminator shapes (`model.*` keys)."""
 
     latent_dim: int = option(64, "size of the generator's latent vector z", min=1)
-    architecture: Literal["auto", "mlp", "dcgan"] = option(
-        "auto", "network pair; auto: the variant's own choice for images, mlp for points")
+    architecture: Literal["auto", "mlp", "dcgan", "kerasio"] = option(
+        "auto", "network pair; auto: the variant's own choice for images, mlp for points; "
+                "kerasio: the keras.io WGAN-GP example's networks (28x28 images; "
+                "latent_dim and the filter keys do not apply)")
     g_filters: int = option(64, "DCGAN: channels of the generator's last hidden stage "
                                 "(doubled at each lower resolution)", min=1)
     d_filters: int = option(64, "DCGAN: channels of the discriminator's first stage "
@@ -61,9 +63,9 @@ def resolve_architecture(cfg: NetworkConfig, kind: str, default: str = "dcgan") 
     """`auto` -> `default` for images, mlp for points; dcgan on points is an error."""
     if cfg.architecture == "auto":
         return default if kind == "image" else "mlp"
-    if cfg.architecture == "dcgan" and kind != "image":
-        raise ConfigError("model.architecture=dcgan needs image data, but this dataset is "
-                          "2-D points; use model.architecture=mlp or auto")
+    if cfg.architecture in ("dcgan", "kerasio") and kind != "image":
+        raise ConfigError(f"model.architecture={cfg.architecture} needs image data, but this "
+                          "dataset is 2-D points; use model.architecture=mlp or auto")
     return cfg.architecture
 
 
@@ -307,11 +309,70 @@ def dcgan_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None,
     return _heads(inputs, h, cfg, heads, logit)
 
 
+KERASIO_SIZE = 28
+
+
+def _kerasio_check(shape):
+    if tuple(shape[:2]) != (KERASIO_SIZE, KERASIO_SIZE):
+        raise ConfigError(f"model.architecture=kerasio needs 28x28 images (Fashion-MNIST "
+                          f"shaped); this dataset has {shape[0]}x{shape[1]}: set "
+                          "data.image_size=28 or use model.architecture=dcgan")
+
+
+def kerasio_generator(cfg: NetworkConfig, out_shape, num_classes=0, inputs=None):
+    """The generator of the keras.io WGAN-GP example (Fashion-MNIST, 28x28).
+
+    Dense to 4x4x256 (BN, LeakyReLU), three stages of nearest-neighbour x2 upsampling, a
+    3x3 conv (128, 64, then the image channels) and BN, with LeakyReLU(0.2) after the first
+    two and tanh after the last, then a 2-pixel crop from 32x32 to 28x28 (910,660 weights
+    for latent 128, as in the example). Unconditional there; a label input is concatenated
+    to z here for conditional variants.
+    """
+    _kerasio_check(out_shape)
+    inputs, h = inputs or _inputs(cfg.latent_dim, num_classes)
+    h = layers.Dense(4 * 4 * 256, use_bias=False, name="project")(h)
+    h = layers.LeakyReLU(0.2)(_norm("batch", "project_norm")(h))
+    h = layers.Reshape((4, 4, 256))(h)
+    for i, filters in enumerate((128, 64, out_shape[-1])):
+        h = layers.UpSampling2D(2, name=f"resize_{i}")(h)
+        h = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"up_{i}")(h)
+        h = _norm("batch", f"norm_{i}")(h)  # synchronized across replicas
+        h = layers.LeakyReLU(0.2)(h) if i < 2 else layers.Activation("tanh")(h)
+    h = layers.Cropping2D(2, name="sample")(h)
+    return _model(inputs, h, "generator")
+
+
+def kerasio_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None,
+                          logit=True):
+    """The critic of the keras.io WGAN-GP example: pad 28 -> 32, four 5x5 stride-2 convs
+    (64, 128, 256, 512) with LeakyReLU(0.2), dropout 0.3 after the 2nd and 3rd, flatten,
+    dropout 0.2, one linear output. No normalization (the penalty is per example).
+    """
+    _kerasio_check(in_shape)
+    inputs, h = _disc_inputs(in_shape, num_classes, cfg.pack)
+    h = layers.ZeroPadding2D(2)(h)
+    for i, filters in enumerate((64, 128, 256, 512)):
+        if cfg.minibatch_std and i == 3:
+            h = MinibatchStdDev(cfg.minibatch_std, name="minibatch_std")(h)
+        h = layers.Conv2D(filters, 5, strides=2, padding="same", name=f"conv_{i}")(h)
+        h = layers.LeakyReLU(0.2)(h)
+        if i in (1, 2):
+            h = layers.Dropout(0.3, name=f"dropout_{i}")(h)
+    h = layers.Flatten()(h)
+    h = layers.Dropout(0.2, name="features")(h)
+    return _heads(inputs, h, cfg, heads, logit)
+
+
+GENERATORS = {"dcgan": dcgan_generator, "kerasio": kerasio_generator}
+DISCRIMINATORS = {"dcgan": dcgan_discriminator, "kerasio": kerasio_discriminator}
+
+
 def generator_for(cfg: NetworkConfig, data, num_classes: int = 0, default: str = "dcgan",
                   inputs=None):
     """The generator of the pair `build_pair` would build."""
-    if resolve_architecture(cfg, data.kind, default) == "dcgan":
-        return dcgan_generator(cfg, data.shape, num_classes, inputs=inputs)
+    arch = resolve_architecture(cfg, data.kind, default)
+    if arch in GENERATORS:
+        return GENERATORS[arch](cfg, data.shape, num_classes, inputs=inputs)
     return mlp_generator(cfg, data.shape, num_classes, image=data.kind == "image",
                          inputs=inputs)
 
@@ -327,8 +388,8 @@ def build_pair(cfg: NetworkConfig, data, num_classes: int = 0, default: str = "d
     """
     arch = resolve_architecture(cfg, data.kind, default)
     generator = generator_for(cfg, data, num_classes, default)
-    if arch == "dcgan":
-        return generator, dcgan_discriminator(cfg, data.shape, num_classes, heads, logit)
+    if arch in DISCRIMINATORS:
+        return generator, DISCRIMINATORS[arch](cfg, data.shape, num_classes, heads, logit)
     return generator, mlp_discriminator(cfg, data.shape, num_classes, heads, logit)
 
 
@@ -341,6 +402,9 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
     normalization (as in BEGAN), a linear output. Points (mlp): dense encoder and decoder.
     """
     arch = resolve_architecture(cfg, data.kind, default)
+    if arch == "kerasio":
+        raise ConfigError("model.architecture=kerasio has no autoencoder discriminator "
+                          "(began, ebgan); use model.architecture=dcgan or mlp")
     x = keras.Input(data.shape, name="x")
     h = x
     if arch == "dcgan":

@@ -40,6 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run directory (default: runs/<variant>)")
     parser.add_argument("--strategy", choices=STRATEGY_CHOICES,
                         help="tf.distribute strategy (default: auto)")
+    parser.add_argument("--tpu", metavar="ADDRESS",
+                        help="with --strategy tpu (or auto): TPU name or grpc://HOST:8470 "
+                             "(default: this TPU VM's TPU)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed precision: bfloat16 compute on CPU/TPU, float16 with "
+                             "loss scaling on GPU (train.precision=mixed)")
+    parser.add_argument("--jit", action="store_true",
+                        help="XLA-compile the train step (train.jit=on; for GPU/TPU: on "
+                             "CPUs it is much slower)")
+    parser.add_argument("--steps-per-execution", type=int, metavar="N",
+                        help="train steps per call into the TF runtime (default: 1)")
     parser.add_argument("--seed", type=int, metavar="N", help="random seed (default: 0)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         dest="sets", help="override one config key, e.g. train.g_lr=1e-4 "
@@ -63,7 +74,10 @@ def main(argv=None) -> int:
         raise UsageError("--variant is required (python -m tfgan_app.train --help lists them)")
     flags = {"data.dataset": args.dataset, "train.epochs": args.epochs,
              "train.batch_size": args.batch_size, "train.strategy": args.strategy,
-             "train.seed": args.seed}
+             "train.seed": args.seed, "train.tpu": args.tpu,
+             "train.precision": "mixed" if args.mixed_precision else None,
+             "train.jit": "on" if args.jit else None,
+             "train.steps_per_execution": args.steps_per_execution}
     cfg = resolve_config(variant, config_file=args.config, flags=flags, sets=args.sets)
     if args.print_config:
         print(cfg.to_yaml(), end="")

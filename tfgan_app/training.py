@@ -12,6 +12,8 @@ Run directory layout:
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Literal
@@ -21,7 +23,7 @@ import tensorflow as tf
 import yaml
 
 from tfgan_app import callbacks as cb
-from tfgan_app import distribute, files, registry
+from tfgan_app import distribute, files, performance, registry
 from tfgan_app.config import RunConfig, load_yaml, option, resolve_config
 from tfgan_app.data import load_from_config
 from tfgan_app.data.pipeline import steps_per_epoch, training_batches
@@ -45,7 +47,19 @@ class TrainConfig:
         "none", "learning-rate schedule over train.epochs: constant, linear to 0 (as in "
                 "the WGAN-GP code) or cosine to 0")
     strategy: Literal[distribute.STRATEGY_CHOICES] = option(
-        "auto", "tf.distribute strategy; auto: mirrored on several GPUs, else default")
+        "auto", "tf.distribute strategy; auto: tpu when a TPU is configured, mirrored on "
+                "several GPUs, else default (one device)")
+    tpu: str = option("", "--strategy tpu: TPU name or grpc:// address for the cluster "
+                          "resolver; empty: the TPU of this TPU VM (or $TPU_NAME)")
+    precision: Literal[performance.PRECISIONS] = option(
+        "float32", "compute dtype; mixed: bfloat16 on CPU and TPU, float16 with loss scaling "
+                   "on GPU (variables, losses and outputs stay float32)")
+    jit: Literal["auto", "on", "off"] = option(
+        "auto", "XLA-compile the train step; auto: on with one GPU (and always on TPU), "
+                "never on a CPU-only machine, where XLA's convolutions ran ~22x slower")
+    steps_per_execution: int = option(
+        1, "train steps per call into the TF runtime (less Python overhead for small "
+           "models); lowered to a divisor of the steps per epoch", min=1)
     sample_every: int = option(1, "epochs between sample grids (the last is always drawn)",
                                min=1)
     keep_checkpoints: int = option(3, "checkpoints kept in checkpoints/", min=1)
@@ -59,9 +73,10 @@ class TrainConfig:
 
 
 # Keys a resumed run may change; any other difference would not continue the same run.
-RESUMABLE_KEYS = {"train.epochs", "train.strategy", "train.sample_every",
+RESUMABLE_KEYS = {"train.epochs", "train.strategy", "train.tpu", "train.sample_every",
                   "train.keep_checkpoints", "train.export", "train.eval_every",
-                  "train.eval_samples"}
+                  "train.eval_samples", "train.precision", "train.jit",
+                  "train.steps_per_execution"}
 
 
 @dataclasses.dataclass
@@ -136,8 +151,12 @@ def load_data(cfg: RunConfig):
 
 
 def build_model(cfg: RunConfig, data, variant_cls, run_dir: Path,
-                checkpoint: int | None = None):
-    """Model, optimizers and checkpoint manager, built in the current strategy's scope.
+                checkpoint: int | None = None, *, precision: str = "float32",
+                jit_compile: bool = False, steps_per_execution: int = 1,
+                save_dir: Path | None = None):
+    """Model, optimizers and checkpoint manager, built in the current strategy's scope
+    and the current Keras dtype policy (`precision`, resolved). Checkpoints are restored
+    from `run_dir`/checkpoints and saved there, or to `save_dir` (multi-worker non-chiefs).
 
     Returns (model, checkpointer, epochs done by the restored checkpoint; 0 if none).
     """
@@ -145,10 +164,15 @@ def build_model(cfg: RunConfig, data, variant_cls, run_dir: Path,
     model = variant_cls.from_run_config(cfg, data)
     g_updates = tc.epochs * steps_per_epoch(data, tc.batch_size)
     d_updates = g_updates * getattr(cfg.options, "d_steps", 1)
-    model.compile(g_optimizer=make_optimizer(tc, tc.g_lr, g_updates),
-                  d_optimizer=make_optimizer(tc, tc.d_lr, d_updates))
+    model.compile(
+        g_optimizer=performance.wrap_optimizer(make_optimizer(tc, tc.g_lr, g_updates),
+                                               precision),
+        d_optimizer=performance.wrap_optimizer(make_optimizer(tc, tc.d_lr, d_updates),
+                                               precision),
+        jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     model.build_optimizers()
-    checkpointer = cb.Checkpointer(run_dir / "checkpoints", model, tc.keep_checkpoints)
+    checkpointer = cb.Checkpointer(run_dir / "checkpoints", model, tc.keep_checkpoints,
+                                   save_dir=save_dir)
     return model, checkpointer, checkpointer.restore(checkpoint)
 
 
@@ -189,14 +213,22 @@ def load_run(run_dir, checkpoint: int | None = None) -> LoadedRun:
 
 def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = None,
           verbose: int | str = "auto", echo: Callable[[str], None] = print) -> TrainResult:
-    """Train `cfg.variant` into `run_dir`, resuming if it holds a checkpoint."""
+    """Train `cfg.variant` into `run_dir`, resuming if it holds a checkpoint.
+
+    Under multi-worker training every worker runs this with the same `run_dir` (a shared
+    filesystem): all restore the chief's newest checkpoint, only the chief writes the run's
+    files, and the others save their (identical) checkpoints to a temporary directory, as
+    the collective save requires, and delete it at the end.
+    """
     run_dir = Path(run_dir)
-    check_resumable(run_dir, cfg)
     tc = cfg.train
+    # First: multi-worker strategies must exist before TensorFlow runs any op.
+    strategy = strategy or distribute.make_strategy(tc.strategy, tpu=tc.tpu)
+    chief = distribute.is_chief(strategy)
+    check_resumable(run_dir, cfg)
     keras.utils.set_random_seed(tc.seed)
     data, variant_cls = load_data(cfg)
     steps = steps_per_epoch(data, tc.batch_size)
-    strategy = strategy or distribute.make_strategy(tc.strategy)
     if tc.batch_size % strategy.num_replicas_in_sync:
         raise UsageError(f"train.batch_size={tc.batch_size} must be divisible by the "
                          f"{strategy.num_replicas_in_sync} replicas")
@@ -205,37 +237,66 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
         raise UsageError(f"model.pack={cfg.model.pack} must divide the per-replica batch "
                          f"({per_replica} = train.batch_size {tc.batch_size} / "
                          f"{strategy.num_replicas_in_sync} replicas)")
-    with strategy.scope():
-        model, checkpointer, initial_epoch = build_model(cfg, data, variant_cls, run_dir)
-    files.write_text(run_dir / "config.yaml", cfg.to_yaml())
+    precision = performance.resolve_precision(tc.precision, strategy)
+    jit_compile = performance.resolve_jit(tc.jit, strategy)
+    per_execution = performance.resolve_steps_per_execution(tc.steps_per_execution, steps)
+    scratch = None if chief else Path(tempfile.mkdtemp(prefix="tfgan_worker_"))
+    try:
+        with performance.dtype_policy(precision), strategy.scope():
+            model, checkpointer, initial_epoch = build_model(
+                cfg, data, variant_cls, run_dir, precision=precision,
+                jit_compile=jit_compile, steps_per_execution=per_execution,
+                save_dir=scratch and scratch / "checkpoints")
+        if chief:
+            files.write_text(run_dir / "config.yaml", cfg.to_yaml())
+        else:
+            echo = lambda _: None  # noqa: E731 (the chief reports)
+            verbose = 0
+        return _fit(cfg, run_dir, model, checkpointer, initial_epoch, data, steps, chief,
+                    strategy, precision, jit_compile, per_execution, verbose, echo)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
+
+def _fit(cfg, run_dir, model, checkpointer, initial_epoch, data, steps, chief, strategy,
+         precision, jit_compile, per_execution, verbose, echo) -> TrainResult:
+    tc = cfg.train
     shape = "x".join(map(str, data.shape))
     classes = f", {data.num_classes} classes" if data.num_classes else ""
+    speed = [precision] + (["XLA"] if jit_compile else [])
+    if tc.steps_per_execution > 1:
+        speed.append(f"{per_execution} steps per execution" + (
+            f" (lowered from {tc.steps_per_execution} to divide the {steps} steps per epoch)"
+            if per_execution != tc.steps_per_execution else ""))
     echo(f"{cfg.variant} on {data.name} ({data.num_examples} examples, {shape}{classes}); "
-         f"{distribute.describe(strategy)}; run dir {run_dir}")
+         f"{distribute.describe(strategy)}; {', '.join(speed)}; run dir {run_dir}")
     if initial_epoch >= tc.epochs:
         echo(f"already trained {initial_epoch} of {tc.epochs} epochs; nothing to do "
              "(raise --epochs to continue)")
         result = TrainResult(run_dir, initial_epoch, initial_epoch, 0.0, None, {})
-        if tc.export and not (run_dir / "export" / cfg.variant / str(initial_epoch)).is_dir():
-            result.export = _export(model, data, run_dir, initial_epoch, echo)
+        if (chief and tc.export
+                and not (run_dir / "export" / cfg.variant / str(initial_epoch)).is_dir()):
+            result.export = _export(model, cfg, data, run_dir, initial_epoch, echo)
         return result
     if initial_epoch:
         echo(f"resuming after epoch {initial_epoch} of {tc.epochs}")
 
-    evaluator = make_evaluator(cfg, data, echo)
-    writer = tf.summary.create_file_writer(str(run_dir / "logs"))
-    samples = cb.SampleGrid(run_dir / "samples", data, seed=tc.seed, every=tc.sample_every,
-                            writer=writer)
-    callbacks = [
-        cb.NaNGuard(),  # first: a non-finite epoch must not be saved
-        samples,
-        *([cb.Evaluate(evaluator, tc.eval_every)] if evaluator else []),  # adds to the logs
-        cb.TensorBoardScalars(writer),
-        cb.HistoryCSV(run_dir / "history.csv", initial_epoch,  # before the checkpoint
-                      plot_every=tc.eval_every or tc.sample_every),
-        cb.EpochCheckpoint(checkpointer),
-    ]
+    callbacks = [cb.NaNGuard()]  # first: a non-finite epoch must not be saved
+    writer = samples = None
+    if chief:
+        evaluator = make_evaluator(cfg, data, echo)
+        writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+        samples = cb.SampleGrid(run_dir / "samples", data, seed=tc.seed,
+                                every=tc.sample_every, writer=writer)
+        callbacks += [
+            samples,
+            *([cb.Evaluate(evaluator, tc.eval_every)] if evaluator else []),  # adds to logs
+            cb.TensorBoardScalars(writer),
+            cb.HistoryCSV(run_dir / "history.csv", initial_epoch,  # before the checkpoint
+                          plot_every=tc.eval_every or tc.sample_every),
+        ]
+    callbacks.append(cb.EpochCheckpoint(checkpointer))
     batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed,
                                first_epoch=initial_epoch, last_epoch=tc.epochs)
     start = time.perf_counter()
@@ -244,16 +305,16 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
                             steps_per_epoch=steps, callbacks=callbacks, verbose=verbose,
                             shuffle=False)  # the pipeline already permutes each epoch
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
     seconds = time.perf_counter() - start
     done = tc.epochs
+    last = samples.last_path if samples else None
     echo(f"trained epochs {initial_epoch + 1}-{done} in {seconds:.1f}s "
-         f"({(done - initial_epoch) * steps / seconds:.1f} steps/s); "
-         f"last samples: {samples.last_path}")
-    result = TrainResult(run_dir, initial_epoch, done, seconds, samples.last_path,
-                         history.history)
-    if tc.export:
-        result.export = _export(model, data, run_dir, done, echo)
+         f"({(done - initial_epoch) * steps / seconds:.1f} steps/s); last samples: {last}")
+    result = TrainResult(run_dir, initial_epoch, done, seconds, last, history.history)
+    if chief and tc.export:
+        result.export = _export(model, cfg, data, run_dir, done, echo)
     return result
 
 
@@ -274,7 +335,14 @@ def make_evaluator(cfg: RunConfig, data, echo):
     return evaluator
 
 
-def _export(model, data, run_dir: Path, version: int, echo) -> ExportResult:
+def _export(model, cfg: RunConfig, data, run_dir: Path, version: int, echo) -> ExportResult:
+    # Export a plain float32 copy: no distributed variables (a multi-worker or TPU save
+    # would need every worker), and under mixed precision the float32 network its float32
+    # variables belong to (TFLite converts it as such).
+    with performance.dtype_policy("float32"):
+        plain = registry.get_variant(cfg.variant).from_run_config(cfg, data)
+    plain.generator.set_weights(model.generator.get_weights())
+    model = plain
     exported = export_generator(model, run_dir / "export", kind=data.kind, shape=data.shape,
                                 version=version, dataset=data.name, epoch=version)
     echo(f"exported SavedModel {exported.saved_model} and TFLite "

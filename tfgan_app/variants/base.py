@@ -38,6 +38,10 @@ CONDITION_STREAM = 100
 PENALTY_STREAM = 200
 
 
+def _float32(x):
+    return tf.cast(x, tf.float32) if x.dtype != tf.float32 else x
+
+
 class Grid(NamedTuple):
     """One sample grid: `rows` rows of generator outputs for latents `z` and `cond`."""
 
@@ -112,9 +116,21 @@ class GANModel(keras.Model):
                    options=dataclasses.asdict(cfg.options), name=cls.variant_name)
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
-        super().compile(**kwargs)
+        # Loss scaling is the caller's: wrap g/d optimizers (training.build_model does for
+        # mixed_float16); Keras' own wrapping would only touch its unused `optimizer`.
+        super().compile(auto_scale_loss=False, **kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3 (TF backend) builds a model under a strategy at the start of fit() from one
+        # input batch averaged with strategy.reduce, which raises under
+        # MultiWorkerMirroredStrategy (it cannot convert the PerReplica batch). Both
+        # networks and optimizers are built before fit, and the model has no compiled loss
+        # or metrics, so there is nothing to build.
+        if self.g_optimizer is not None and self.g_optimizer.built and self.d_optimizer.built:
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def build_optimizers(self):
         """Create optimizer slots now; call inside `strategy.scope()` before `fit`."""
@@ -161,16 +177,21 @@ class GANModel(keras.Model):
         return self.generator(inputs, training=training)
 
     def generate(self, z, cond=None, training=False):
-        """Generator output for latents `z` and `cond` (labels or a dict of codes)."""
-        return self.generator(self.generator_inputs(z, cond), training=training)
+        """Generator output for latents `z` and `cond` (labels or a dict of codes), float32
+        also under mixed precision."""
+        return _float32(self.generator(self.generator_inputs(z, cond), training=training))
 
     def discriminate(self, x, labels=None, training=True):
         """The discriminator's real/fake logits [batch, 1]."""
         return self.discriminate_all(x, labels, training)["logit"]
 
     def discriminate_all(self, x, labels=None, training=True):
-        """Every discriminator output (logit, features, extra heads) as a dict."""
-        return self.discriminator(self.discriminator_inputs(x, labels), training=training)
+        """Every discriminator output (logit, features, extra heads) as a dict, in float32
+        (mixed precision computes the network in 16 bits; losses are taken in 32)."""
+        outputs = self.discriminator(self.discriminator_inputs(x, labels), training=training)
+        if isinstance(outputs, dict):
+            return {name: _float32(value) for name, value in outputs.items()}
+        return _float32(outputs)
 
     # -- what the generator takes besides z: signatures, grids, examples --------------------
     def condition_specs(self) -> dict:
@@ -269,7 +290,12 @@ class GANModel(keras.Model):
         logs.update(self.after_generator_update(logs) or {})
         for name, value in logs.items():
             self.trackers[name].update_state(value)
-        return {m.name: m.result() for m in self.metrics}
+        results = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages the logs over workers with strategy.reduce(..., axis=0), which
+            # needs an axis to reduce: give each value one.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def _step(self, loss_fn, objective, network, optimizer, real, labels, stream,
               generator_in_tape):
@@ -284,6 +310,7 @@ class GANModel(keras.Model):
                 fake = tf.stop_gradient(self.generate(z, cond, training=True))
             terms = loss_fn(real, fake, labels, cond)
             loss = losses.reduce_loss(terms[objective])
+            loss = optimizer.scale_loss(loss)  # float16 loss scaling; else unchanged
         variables = network.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return self._loggable(terms)

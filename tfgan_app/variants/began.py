@@ -53,7 +53,7 @@ class BEGAN(GANModel):
                                          cls.variant_name, cls.default_architecture)
 
     def reconstruction(self, x):
-        return reconstruction_loss(x, self.discriminator(x, training=True)["reconstruction"])
+        return reconstruction_loss(x, self.discriminate_all(x)["reconstruction"])
 
     def discriminator_loss(self, real, fake, labels, cond):
         loss_real, loss_fake = self.reconstruction(real), self.reconstruction(fake)

@@ -43,7 +43,7 @@ class EBGAN(GANModel):
 
     def energy(self, x):
         """(per-example mean squared reconstruction error, embedding)."""
-        out = self.discriminator(x, training=True)
+        out = self.discriminate_all(x)
         return losses.per_example(tf.square(x - out["reconstruction"])), out["embedding"]
 
     def discriminator_loss(self, real, fake, labels, cond):

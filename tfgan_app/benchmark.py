@@ -1,0 +1,343 @@
+"""python -m tfgan_app.benchmark --variant V: training throughput on this machine.
+
+Times `--steps` training steps (one step: the variant's discriminator updates and one
+generator update on one global batch) after `--warmup` untimed ones, through `model.fit`
+with the same model, precision, XLA setting, strategy and input pipeline as
+`python -m tfgan_app.train`. Prints one line per timed step and, last, one JSON object:
+images_per_sec, step_ms (mean; also the median), flops_per_step (TensorFlow's op-level
+count of the traced step), the achieved GFLOP/s, this machine's matmul peak measured in the
+same process for the compute dtype, and their ratio, plus how fast the input pipeline alone
+delivers batches.
+
+`--preset kerasio` trains the keras.io WGAN-GP example's setting (its 28x28 networks,
+latent 128, Adam(2e-4, 0.5, 0.9), 3 critic steps); `--baseline` times that example's own
+straightforward `train_step` (`KerasIOWGANGP` below) on the same networks, data and batch:
+the reference the app's `wgan_gp` is compared with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tfgan_app import cli  # noqa: I001 (before TensorFlow: quiet start-up)
+
+import keras
+import tensorflow as tf
+
+EPILOG = """\
+examples:
+  python -m tfgan_app.benchmark --variant dcgan --batch-size 64 --steps 50
+  python -m tfgan_app.benchmark --variant dcgan --batch-size 64 --steps 50 --mixed-precision
+  python -m tfgan_app.benchmark --baseline --batch-size 512 --steps 5
+  python -m tfgan_app.benchmark --variant wgan_gp --preset kerasio --batch-size 512 --steps 5 \\
+      --mixed-precision
+  python -m tfgan_app.benchmark --variant gan --dataset ring --steps-per-execution 12
+
+The last line is one JSON object (images_per_sec, step_ms, flops_per_step, peak_fraction,
+...). Exit codes: 0 ok, 1 runtime failure, 2 bad usage.
+"""
+
+
+def kerasio_sets(variant: str) -> list[str]:
+    """Config of the keras.io WGAN-GP example (Fashion-MNIST shaped input)."""
+    return ["model.architecture=kerasio", "data.image_size=28", "model.latent_dim=128",
+            "train.g_lr=2e-4", "train.d_lr=2e-4", "train.beta_1=0.5", "train.beta_2=0.9",
+            f"{variant}.d_steps=3"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tfgan_app.distribute import STRATEGY_CHOICES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgan_app.benchmark", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Measure training throughput (images/s, ms/step, FLOP/s).")
+    parser.add_argument("--variant", help="variant to time (default: wgan_gp with "
+                                          "--baseline, else required)")
+    parser.add_argument("--dataset", metavar="SPEC", help="dataset spec (default: digits)")
+    parser.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
+    parser.add_argument("--steps", type=int, default=20, metavar="N",
+                        help="timed steps (default: 20)")
+    parser.add_argument("--warmup", type=int, default=3, metavar="N",
+                        help="untimed steps first (tracing, allocation; default: 3)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="train.precision=mixed (bfloat16 on CPU/TPU, float16 on GPU)")
+    parser.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+    parser.add_argument("--steps-per-execution", type=int, metavar="N",
+                        help="steps per call into the TF runtime")
+    parser.add_argument("--strategy", choices=STRATEGY_CHOICES, help="tf.distribute strategy")
+    parser.add_argument("--preset", choices=["kerasio"],
+                        help="kerasio: the keras.io WGAN-GP example's networks and settings")
+    parser.add_argument("--baseline", action="store_true",
+                        help="time the keras.io WGAN-GP example's plain train_step instead "
+                             "(implies --preset kerasio)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        dest="sets", help="override one config key (repeatable)")
+    return parser
+
+
+def measure_peak(dtype: str = "float32", size: int = 2048, seconds: float = 1.0) -> float:
+    """This machine's dense matmul GFLOP/s in `dtype` (a practical peak for the step)."""
+    a = tf.cast(tf.random.stateless_normal([size, size], seed=[1, 2]), dtype)
+    b = tf.cast(tf.random.stateless_normal([size, size], seed=[3, 4]), dtype)
+    matmul = tf.function(tf.matmul)
+    matmul(a, b).numpy()  # trace and warm up
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or runs < 3:
+        matmul(a, b).numpy()
+        runs += 1
+    return 2 * size ** 3 * runs / (time.perf_counter() - start) / 1e9
+
+
+def step_flops(model, batch) -> float:
+    """Floating-point operations of one train step, as TensorFlow's op registry counts them.
+
+    `model` must be built outside any distribution strategy; `batch` is one global batch.
+    """
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    @tf.autograph.experimental.do_not_convert
+    def step(x, y):
+        return model.train_step((x, y))
+
+    graph = tf.function(step).get_concrete_function(*batch).graph
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # the TF1-era profiler announces its own deprecation
+    try:
+        return float(model_analyzer.profile(graph, options=options).total_float_ops)
+    finally:
+        logger.setLevel(level)
+
+
+class KerasIOWGANGP(keras.Model):
+    """The keras.io WGAN-GP example's `train_step`, as a user would write it: the baseline.
+
+    `tf.random` draws and `reduce_mean` losses: right on one device only (under a strategy
+    the means would be per replica), which is all it is timed on. Under a mixed policy the
+    networks' outputs are cast to float32, as the Keras mixed precision guide advises.
+    """
+
+    def __init__(self, generator, critic, latent_dim: int, d_steps: int = 3,
+                 gp_weight: float = 10.0):
+        super().__init__(name="kerasio_wgan_gp")
+        self.generator, self.critic = generator, critic
+        self.latent_dim, self.d_steps, self.gp_weight = latent_dim, d_steps, gp_weight
+        self.built = True
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def penalty(self, real, fake):
+        alpha = tf.random.uniform([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0)
+        interpolated = real + alpha * (fake - real)
+        with tf.GradientTape() as tape:
+            tape.watch(interpolated)
+            pred = tf.cast(self.critic(interpolated, training=True)["logit"], tf.float32)
+        grads = tape.gradient(pred, interpolated)
+        norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-10)
+        return tf.reduce_mean((norm - 1.0) ** 2)
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, tuple) else data
+        batch = tf.shape(real)[0]
+        for _ in range(self.d_steps):
+            z = tf.random.normal([batch, self.latent_dim])
+            with tf.GradientTape() as tape:
+                fake = tf.cast(self.generator(z, training=True), tf.float32)
+                fake_logits = tf.cast(self.critic(fake, training=True)["logit"], tf.float32)
+                real_logits = tf.cast(self.critic(real, training=True)["logit"], tf.float32)
+                d_cost = tf.reduce_mean(fake_logits) - tf.reduce_mean(real_logits)
+                d_loss = d_cost + self.gp_weight * self.penalty(real, fake)
+            grads = tape.gradient(d_loss, self.critic.trainable_variables)
+            self.d_optimizer.apply_gradients(
+                zip(grads, self.critic.trainable_variables))
+        z = tf.random.normal([batch, self.latent_dim])
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=True)
+            g_loss = -tf.reduce_mean(tf.cast(self.critic(fake, training=True)["logit"],
+                                             tf.float32))
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+
+def _make_model(cfg, data, variant_cls, baseline: bool, precision: str, jit: bool,
+                per_execution: int):
+    from tfgan_app import networks, performance, training
+
+    if not baseline:
+        run_dir = Path(tempfile.mkdtemp(prefix="tfgan_bench_"))
+        model, _, _ = training.build_model(cfg, data, variant_cls, run_dir,
+                                           precision=precision, jit_compile=jit,
+                                           steps_per_execution=per_execution)
+        return model
+    generator = networks.kerasio_generator(cfg.model, data.shape)
+    critic = networks.kerasio_discriminator(cfg.model, data.shape)
+    model = KerasIOWGANGP(generator, critic, cfg.model.latent_dim,
+                                d_steps=cfg.options.d_steps, gp_weight=cfg.options.gp_weight)
+
+    def adam():
+        return performance.wrap_optimizer(keras.optimizers.Adam(
+            cfg.train.d_lr, beta_1=cfg.train.beta_1, beta_2=cfg.train.beta_2), precision)
+
+    model.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit,
+                  steps_per_execution=per_execution)
+    return model
+
+
+def run_benchmark(cfg, *, steps: int, warmup: int, baseline: bool = False,
+                  echo=print) -> dict:
+    """Time `steps` train steps of `cfg`; return the summary (also the CLI's JSON line)."""
+    from tfgan_app import distribute, performance, training
+    from tfgan_app.data.pipeline import training_batches
+    from tfgan_app.errors import UsageError
+
+    tc = cfg.train
+    strategy = distribute.make_strategy(tc.strategy, tpu=tc.tpu)  # first (multi-worker)
+    keras.utils.set_random_seed(tc.seed)
+    data, variant_cls = training.load_data(cfg)
+    replicas = strategy.num_replicas_in_sync
+    if baseline and replicas > 1:
+        raise UsageError("--baseline runs on one device only (its losses are per-replica "
+                         "means); drop --strategy")
+    if tc.batch_size % replicas:
+        raise UsageError(f"--batch-size {tc.batch_size} must be divisible by the "
+                         f"{replicas} replicas")
+    precision = performance.resolve_precision(tc.precision, strategy)
+    jit = performance.resolve_jit(tc.jit, strategy)
+    per_execution = max(1, tc.steps_per_execution)
+    steps = -(-steps // per_execution) * per_execution  # whole executions
+    warmup = -(-max(warmup, 1) // per_execution) * per_execution
+
+    with performance.dtype_policy(precision), strategy.scope():
+        model = _make_model(cfg, data, variant_cls, baseline, precision, jit, per_execution)
+    batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed, first_epoch=0,
+                               last_epoch=10 ** 6)
+
+    what = "keras.io WGAN-GP baseline" if baseline else cfg.variant
+    echo(f"{what} on {data.name} ({'x'.join(map(str, data.shape))}), batch {tc.batch_size}; "
+         f"{distribute.describe(strategy)}; {precision}; XLA {'on' if jit else 'off'}; "
+         f"{per_execution} step(s) per execution; {warmup} warm-up + {steps} timed steps")
+
+    timer = _StepTimer()
+    model.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0, callbacks=[timer],
+              shuffle=False)
+    warm_seconds = sum(timer.seconds)
+    timer.seconds.clear()
+    model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer],
+              shuffle=False)
+    per_step = [s / per_execution for s in timer.seconds for _ in range(per_execution)]
+    for i, seconds in enumerate(per_step[:: per_execution]):
+        echo(f"step {i * per_execution + 1:>4}{'+' if per_execution > 1 else ''}: "
+             f"{seconds * 1e3:8.1f} ms/step")
+    total = sum(timer.seconds)
+
+    # Op count of one step, traced on a float32 copy outside the strategy.
+    with performance.dtype_policy("float32"):
+        flop_model = _make_model(cfg, data, variant_cls, baseline, "float32", False, 1)
+    x, y = next(iter(training_batches(data, batch_size=tc.batch_size, seed=tc.seed,
+                                      first_epoch=0, last_epoch=1)))
+    flops = step_flops(flop_model, (x, y))
+    compute_dtype = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(
+        precision, "float32")
+    peak = measure_peak(compute_dtype)
+    input_rate = _input_rate(batches, count=max(20, 2 * steps))
+
+    step_s = total / steps
+    achieved = flops / step_s / 1e9
+    summary = {
+        "variant": "kerasio_wgan_gp_baseline" if baseline else cfg.variant,
+        "dataset": data.name, "image_shape": list(data.shape), "batch_size": tc.batch_size,
+        "strategy": distribute.strategy_name(strategy), "replicas": replicas, "precision": precision,
+        "jit": jit, "steps_per_execution": per_execution, "steps": steps,
+        "warmup_seconds": round(warm_seconds, 3),
+        "step_ms": round(step_s * 1e3, 2),
+        "step_ms_median": round(statistics.median(per_step) * 1e3, 2),
+        "images_per_sec": round(tc.batch_size / step_s, 2),
+        "flops_per_step": flops, "gflop_per_sec": round(achieved, 1),
+        "peak_gflop_per_sec": round(peak, 1), "peak_dtype": compute_dtype,
+        "peak_fraction": round(achieved / peak, 3),
+        "input_batches_per_sec": round(input_rate, 1),
+        "input_bound": input_rate < 1.0 / step_s,
+    }
+    echo(f"{summary['images_per_sec']:.1f} images/s, {summary['step_ms']:.1f} ms/step "
+         f"(median {summary['step_ms_median']:.1f}); {flops / 1e9:.1f} GFLOP/step -> "
+         f"{achieved:.0f} GFLOP/s = {summary['peak_fraction']:.0%} of the measured "
+         f"{compute_dtype} matmul peak ({peak:.0f} GFLOP/s); input pipeline "
+         f"{input_rate:.0f} batches/s vs {1 / step_s:.1f} steps/s")
+    return summary
+
+
+def _input_rate(batches, count: int) -> float:
+    """Batches per second the input pipeline delivers on its own."""
+    iterator = iter(batches)
+    next(iterator)
+    start = time.perf_counter()
+    for _ in range(count):
+        next(iterator)
+    return count / (time.perf_counter() - start)
+
+
+class _StepTimer(keras.callbacks.Callback):
+    """Wall time of each execution (`steps_per_execution` steps), synchronized on its logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        for value in (logs or {}).values():
+            float(value)  # wait for the step's results
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def main(argv=None) -> int:
+    from tfgan_app.config import resolve_config
+    from tfgan_app.errors import UsageError
+
+    args = build_parser().parse_args(argv)
+    variant = args.variant or ("wgan_gp" if args.baseline else None)
+    if variant is None:
+        raise UsageError("--variant is required (or --baseline)")
+    if args.baseline and variant != "wgan_gp":
+        raise UsageError(f"--baseline is the keras.io WGAN-GP example; compare it with "
+                         f"--variant wgan_gp, not {variant}")
+    if args.steps < 1 or args.warmup < 0:
+        raise UsageError("--steps must be >= 1 and --warmup >= 0")
+    sets = kerasio_sets(variant) if args.preset == "kerasio" or args.baseline else []
+    flags = {"data.dataset": args.dataset, "train.batch_size": args.batch_size,
+             "train.strategy": args.strategy, "train.seed": args.seed,
+             "train.precision": "mixed" if args.mixed_precision else None,
+             "train.jit": "on" if args.jit else None,
+             "train.steps_per_execution": args.steps_per_execution}
+    cfg = resolve_config(variant, flags=flags, sets=sets + args.sets)
+    summary = run_benchmark(cfg, steps=args.steps, warmup=args.warmup, baseline=args.baseline)
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def console_main():
+    """Entry point of the `tfgan-benchmark` console script."""
+    sys.exit(cli.run(main))
+
+
+if __name__ == "__main__":
+    console_main()

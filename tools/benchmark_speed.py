@@ -1,0 +1,112 @@
+"""Run a set of throughput benchmarks and write the README speed table.
+
+    python tools/benchmark_speed.py                   # every case, table to stdout
+    python tools/benchmark_speed.py --readme README.md --json speed.json
+    python tools/benchmark_speed.py --cases dcgan     # only cases whose name contains this
+
+Each case is one `python -m tfgan_app.benchmark ...` process (nothing else should run on the
+machine meanwhile); the table shows images/s, ms/step, the fraction of the measured matmul
+peak and the speed-up over the case's reference row. The README block sits between
+`<!-- speed:start -->` and `<!-- speed:end -->`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DCGAN = ["--variant", "dcgan", "--batch-size", "64", "--steps", "56"]
+DCGAN32 = ["--variant", "dcgan", "--batch-size", "128", "--steps", "20",
+           "--set", "data.image_size=32"]
+KERASIO = ["--batch-size", "512", "--steps", "5", "--warmup", "2"]
+RING = ["--variant", "gan", "--dataset", "ring", "--batch-size", "128", "--steps", "156"]
+
+# (name, reference case name or None, benchmark arguments)
+CASES = [
+    ("keras.io WGAN-GP baseline, float32", None, ["--baseline", *KERASIO]),
+    ("keras.io WGAN-GP baseline, mixed_bfloat16", "keras.io WGAN-GP baseline, float32",
+     ["--baseline", *KERASIO, "--mixed-precision"]),
+    ("wgan_gp (kerasio nets), float32", "keras.io WGAN-GP baseline, float32",
+     ["--variant", "wgan_gp", "--preset", "kerasio", *KERASIO]),
+    ("wgan_gp (kerasio nets), mixed_bfloat16", "keras.io WGAN-GP baseline, float32",
+     ["--variant", "wgan_gp", "--preset", "kerasio", *KERASIO, "--mixed-precision"]),
+    ("dcgan 32x32, float32", None, DCGAN32),
+    ("dcgan 32x32, mixed_bfloat16", "dcgan 32x32, float32", [*DCGAN32, "--mixed-precision"]),
+    ("dcgan digits 16x16, float32", None, DCGAN),
+    ("dcgan digits 16x16, mixed_bfloat16", "dcgan digits 16x16, float32",
+     [*DCGAN, "--mixed-precision"]),
+    ("dcgan digits 16x16, XLA (--jit)", "dcgan digits 16x16, float32", [*DCGAN, "--jit"]),
+    ("dcgan digits 16x16, 28 steps/execution", "dcgan digits 16x16, float32",
+     [*DCGAN, "--steps-per-execution", "28"]),
+    ("dcgan digits 16x16, 28 steps/execution + mixed", "dcgan digits 16x16, float32",
+     [*DCGAN, "--steps-per-execution", "28", "--mixed-precision"]),
+    ("gan ring (MLP), float32", None, RING),
+    ("gan ring (MLP), 78 steps/execution", "gan ring (MLP), float32",
+     [*RING, "--steps-per-execution", "78"]),
+]
+
+
+def run_case(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "tfgan_app.benchmark", *args], cwd=ROOT,
+                          capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode or not lines:
+        raise SystemExit(f"benchmark {' '.join(args)} failed ({proc.returncode}):\n"
+                         f"{proc.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def table(results: dict) -> str:
+    lines = ["| case | images/s | ms/step | GFLOP/step | % of peak (dtype) | speed-up |",
+             "|---|---|---|---|---|---|"]
+    for name, reference, args in CASES:
+        if name not in results:
+            continue
+        r = results[name]
+        ref = results.get(reference)
+        speedup = f"{r['images_per_sec'] / ref['images_per_sec']:.2f}x vs {reference}" \
+            if ref else "reference"
+        lines.append(f"| {name} (batch {r['batch_size']}) | {r['images_per_sec']:.0f} | "
+                     f"{r['step_ms']:.1f} | {r['flops_per_step'] / 1e9:.1f} | "
+                     f"{r['peak_fraction']:.0%} of {r['peak_gflop_per_sec']:.0f} GFLOP/s "
+                     f"({r['peak_dtype']}) | {speedup} |")
+    commands = [f"- {name}: `python -m tfgan_app.benchmark {' '.join(args)}`"
+                for name, _, args in CASES if name in results]
+    return "\n".join(lines + ["", "Commands:", ""] + commands)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="", help="run only cases containing this text")
+    parser.add_argument("--json", type=Path, help="read/write results here (resumable)")
+    parser.add_argument("--readme", type=Path, help="rewrite this README's speed block")
+    args = parser.parse_args(argv)
+    results = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
+    for name, _, case_args in CASES:
+        if args.cases not in name or name in results:
+            continue
+        print(f"running {name} ...", flush=True)
+        results[name] = run_case(case_args)
+        print(f"  {results[name]['images_per_sec']:.1f} images/s", flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+    text = table(results)
+    print(text)
+    if args.readme:
+        readme = args.readme.read_text()
+        block = f"<!-- speed:start -->\n{text}\n<!-- speed:end -->"
+        args.readme.write_text(re.sub(r"<!-- speed:start -->.*?<!-- speed:end -->",
+                                      lambda _: block, readme, flags=re.S))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
