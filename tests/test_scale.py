@@ -251,7 +251,13 @@ def test_no_reachable_tpu_is_a_clear_failure(capsys):
     assert time.perf_counter() - start < 60
 
 
-def test_auto_strategy_on_this_machine_is_one_device(monkeypatch):
+def test_auto_strategy_on_this_machine_is_one_device(monkeypatch, caplog):
     monkeypatch.delenv("TPU_NAME", raising=False)
     assert distribute.auto_strategy_name() == "default"
     assert distribute.auto_strategy_name("grpc://10.0.0.2:8470") == "tpu"
+    # A TPU guessed from device files that is not there: auto falls back, with a warning.
+    monkeypatch.setattr(distribute, "local_tpu_present", lambda: True)
+    assert distribute.auto_strategy_name() == "tpu"
+    strategy = distribute.make_strategy("auto")
+    assert distribute.strategy_name(strategy) == "default"
+    assert "no TPU reachable" in caplog.text

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 
 import tensorflow as tf
 
 from tfgan_app.errors import RunFailure, UsageError
+
+log = logging.getLogger(__name__)
 
 
 def _default():
@@ -115,6 +118,15 @@ def auto_strategy_name(tpu_address: str = "") -> str:
 def make_strategy(name: str, tpu: str = "") -> tf.distribute.Strategy:
     if name == "auto":
         name = auto_strategy_name(tpu)
+        if name == "tpu" and not tpu:
+            # Guessed from the environment (device files, $TPU_NAME): fall back quietly
+            # to the local devices if there is no TPU after all.
+            try:
+                return STRATEGIES["tpu"]()
+            except RunFailure as exc:
+                log.warning("auto strategy: %s; using the local devices", exc)
+                name = ("mirrored" if len(tf.config.list_logical_devices("GPU")) > 1
+                        else "default")
     try:
         factory = STRATEGIES[name]
     except KeyError:
