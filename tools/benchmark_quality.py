@@ -57,7 +57,10 @@ def read_run(record: dict, run_dir: Path) -> dict:
             rows = list(csv.DictReader(f))
         if rows:
             record["epochs"] = int(rows[-1]["epoch"])
-            record["train_seconds"] = round(sum(float(r["seconds"]) for r in rows), 1)
+            # Epochs x the median epoch time: robust to a run paused or starved for a while
+            # (evaluation epochs, a few percent longer, are not counted apart).
+            seconds = sorted(float(r["seconds"]) for r in rows)
+            record["train_seconds"] = round(seconds[len(seconds) // 2] * len(rows), 1)
             record["metrics"] = {k[5:]: float(v) for k, v in rows[-1].items()
                                  if k.startswith("eval/") and v not in ("", None)}
     return record
