@@ -83,9 +83,9 @@ def tpu(address: str = "") -> tf.distribute.TPUStrategy:
         f" named '{os.environ['TPU_NAME']}' (TPU_NAME)" if os.environ.get("TPU_NAME")
         else " on this machine")
     try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-            tpu=address or os.environ.get("TPU_NAME") or "local")
-        if address:
+        target = address or os.environ.get("TPU_NAME") or "local"
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=target)
+        if target != "local":  # a TPU node elsewhere; a TPU VM's own TPU needs no connect
             tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
