@@ -112,6 +112,11 @@ def auto_strategy_name(tpu_address: str = "") -> str:
     """
     if tpu_address or local_tpu_present():
         return "tpu"
+    return _local_strategy_name()
+
+
+def _local_strategy_name() -> str:
+    """mirrored over several local GPUs, else default (one device)."""
     return "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
 
 
@@ -125,8 +130,7 @@ def make_strategy(name: str, tpu: str = "") -> tf.distribute.Strategy:
                 return STRATEGIES["tpu"]()
             except RunFailure as exc:
                 log.warning("auto strategy: %s; using the local devices", exc)
-                name = ("mirrored" if len(tf.config.list_logical_devices("GPU")) > 1
-                        else "default")
+                name = _local_strategy_name()
     try:
         factory = STRATEGIES[name]
     except KeyError:
@@ -171,8 +175,8 @@ def describe(strategy: tf.distribute.Strategy) -> str:
     replicas = f"{n} replica{'s' if n != 1 else ''}"
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         resolver = strategy.cluster_resolver
-        workers = len(resolver.cluster_spec().as_dict().get("worker", [])) + len(
-            resolver.cluster_spec().as_dict().get("chief", []))
+        cluster = resolver.cluster_spec().as_dict()
+        workers = len(cluster.get("worker", [])) + len(cluster.get("chief", []))
         return (f"MultiWorkerMirroredStrategy with {replicas} on {workers} workers (this "
                 f"is {resolver.task_type} {resolver.task_id}: {devices})")
     return f"{type(strategy).__name__} with {replicas} ({devices})"

@@ -14,14 +14,11 @@ them. The rules, measured on the 2-core CPU this project is developed on (DESIGN
 from __future__ import annotations
 
 import contextlib
-import logging
 
 import keras
 import tensorflow as tf
 
 from tfgan_app.errors import UsageError
-
-log = logging.getLogger(__name__)
 
 PRECISIONS = ("float32", "mixed", "mixed_bfloat16", "mixed_float16")
 
@@ -85,8 +82,4 @@ def resolve_jit(jit: str, strategy: tf.distribute.Strategy | None = None) -> boo
 def resolve_steps_per_execution(requested: int, steps_per_epoch: int) -> int:
     """The largest divisor of `steps_per_epoch` not above `requested`."""
     requested = max(1, min(int(requested), steps_per_epoch))
-    for n in range(requested, 0, -1):
-        if steps_per_epoch % n == 0:
-            return n
-    return 1
-
+    return next(n for n in range(requested, 0, -1) if steps_per_epoch % n == 0)
