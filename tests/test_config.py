@@ -85,3 +85,19 @@ def test_resolved_config_yaml_round_trips(tmp_path):
     assert yaml.safe_load(written.read_text())["variant"] == "dcgan"
     again = resolve_config("dcgan", config_file=written)
     assert again.to_dict() == cfg.to_dict()
+
+
+def test_resumable_keys_come_from_the_option_metadata():
+    cfg = resolve_config("wgan_gp")
+    keys = cfg.resumable_keys()
+    assert {"train.epochs", "train.strategy", "train.precision", "train.export"} <= keys
+    assert not keys & {"train.batch_size", "train.seed", "train.g_lr", "model.latent_dim",
+                       "wgan_gp.gp_weight", "data.dataset"}
+
+
+def test_defaults_are_the_code_defaults_of_every_section():
+    from tfgan_app.config import RunConfig
+
+    cfg = RunConfig.defaults("wgan")
+    assert cfg.train.epochs == 20 and cfg.options.clip == 0.01  # configs/wgan.yaml not applied
+    assert set(cfg.to_dict()) == {"variant", "data", "model", "train", "wgan"}

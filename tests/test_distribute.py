@@ -77,8 +77,8 @@ class MeanReducedGAN(GAN):
     def _step(self, loss_fn, objective, *args, **kwargs):
         original = loss_fn
 
-        def mean_reduced(real, fake, labels, cond):
-            terms = original(real, fake, labels, cond)
+        def mean_reduced(real, fake, labels, cond, stream):
+            terms = original(real, fake, labels, cond, stream)
             n = tf.distribute.get_replica_context().num_replicas_in_sync
             # reduce_loss divides by the global batch; this term makes the result a
             # per-replica reduce_mean, i.e. n times too large in total.

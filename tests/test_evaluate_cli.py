@@ -166,12 +166,13 @@ def test_dataset_config_deltas(tmp_path):
 
 
 def test_linear_lr_decay_reaches_zero_at_the_last_epoch(tiny_config, tmp_path):
+    from tfgan_app.plan import local_plan
     from tfgan_app.training import build_model, load_data
 
     cfg = tiny_config("gan", "data.dataset=ring", "train.lr_decay=linear", "train.epochs=4",
                       "train.g_lr=0.01")
-    data, cls = load_data(cfg)
-    model, _, _ = build_model(cfg, data, cls, tmp_path)
+    data, _ = load_data(cfg)
+    model = build_model(cfg, data, local_plan(cfg.train, data))
     schedule = model.g_optimizer._learning_rate
     steps = 4 * (64 // 8)
     assert float(schedule(0)) == pytest.approx(0.01)

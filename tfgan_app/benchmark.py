@@ -21,9 +21,7 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from tfgan_app import cli  # noqa: I001 (before TensorFlow: quiet start-up)
 
@@ -181,11 +179,14 @@ def _make_model(cfg, data, variant_cls, baseline: bool, precision: str, jit: boo
     from tfgan_app import networks, performance, training
 
     if not baseline:
-        run_dir = Path(tempfile.mkdtemp(prefix="tfgan_bench_"))
-        model, _, _ = training.build_model(cfg, data, variant_cls, run_dir,
-                                           precision=precision, jit_compile=jit,
-                                           steps_per_execution=per_execution)
-        return model
+        from tfgan_app.data.pipeline import steps_per_epoch
+        from tfgan_app.plan import RunPlan
+
+        # The strategy whose scope the caller entered; no run directory, no checkpoints.
+        plan = RunPlan(strategy=tf.distribute.get_strategy(), chief=True, precision=precision,
+                       jit=jit, steps_per_epoch=steps_per_epoch(data, cfg.train.batch_size),
+                       steps_per_execution=per_execution)
+        return training.build_model(cfg, data, plan)
     generator = networks.kerasio_generator(cfg.model, data.shape)
     critic = networks.kerasio_discriminator(cfg.model, data.shape)
     model = KerasIOWGANGP(generator, critic, cfg.model.latent_dim,

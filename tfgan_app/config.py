@@ -1,9 +1,9 @@
 """Typed, validated run configuration.
 
 A run's configuration is a tree of small dataclasses. Each section's defaults live beside the
-code that uses them (`data.DataConfig`, `networks.NetworkConfig`, `training.TrainConfig`, and
-each variant's `Config`); this module only knows how to build, check, override and print
-them. Sources apply in this order, later ones winning:
+code that uses them (`data.DataConfig`, `networks.NetworkConfig`, `plan.TrainConfig`, and
+each variant's `Config`), declared with `option.option`; this module only knows how to
+build, check, override and print them. Sources apply in this order, later ones winning:
 
     code defaults < configs/<variant>.yaml < configs/datasets/<dataset>.yaml
                   < --config FILE < CLI flags < --set key=value
@@ -26,16 +26,18 @@ from typing import Any, Literal, Mapping
 
 import yaml
 
+# Importing the variants package registers every built-in variant.
+import tfgan_app.variants  # noqa: F401
+from tfgan_app import registry
+from tfgan_app.data import DataConfig
 from tfgan_app.errors import ConfigError
+from tfgan_app.networks import NetworkConfig
+from tfgan_app.plan import TrainConfig
+from tfgan_app.variants.base import VariantConfig
 
 # configs/ sits beside the package in the source tree (installed with `pip install -e .`).
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SECTIONS = ("data", "model", "train")
-
-
-def option(default, help: str, *, min: float | None = None, max: float | None = None):
-    """A config field with its documentation and optional numeric bounds."""
-    return dataclasses.field(default=default, metadata={"help": help, "min": min, "max": max})
 
 
 @dataclasses.dataclass
@@ -43,32 +45,33 @@ class RunConfig:
     """The whole resolved configuration of one run."""
 
     variant: str
-    data: Any
-    model: Any
-    train: Any
-    options: Any  # the variant's own Config; written under the variant's name
+    data: DataConfig
+    model: NetworkConfig
+    train: TrainConfig
+    options: VariantConfig  # the variant's own Config; written under the variant's name
+
+    @classmethod
+    def defaults(cls, variant: str) -> RunConfig:
+        """Every section at its code defaults (no config file applied)."""
+        return cls(variant=variant, data=DataConfig(), model=NetworkConfig(),
+                   train=TrainConfig(), options=registry.get_variant(variant).Config())
+
+    def sections(self) -> dict:
+        """Section name as written in config files -> its dataclass instance."""
+        return {"data": self.data, "model": self.model, "train": self.train,
+                self.variant: self.options}
+
+    def resumable_keys(self) -> set[str]:
+        """Dotted keys a resumed run may change (declared with `option(resumable=True)`)."""
+        return {f"{name}.{field.name}" for name, section in self.sections().items()
+                for field in dataclasses.fields(section) if field.metadata.get("resumable")}
 
     def to_dict(self) -> dict:
-        return {
-            "variant": self.variant,
-            "data": dataclasses.asdict(self.data),
-            "model": dataclasses.asdict(self.model),
-            "train": dataclasses.asdict(self.train),
-            self.variant: dataclasses.asdict(self.options),
-        }
+        return {"variant": self.variant, **{name: dataclasses.asdict(section)
+                                            for name, section in self.sections().items()}}
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
-
-
-def _section_classes(variant_cls) -> dict[str, type]:
-    # Imported here: those modules import this one for `option`.
-    from tfgan_app.data import DataConfig
-    from tfgan_app.networks import NetworkConfig
-    from tfgan_app.training import TrainConfig
-
-    return {"data": DataConfig, "model": NetworkConfig, "train": TrainConfig,
-            "options": variant_cls.Config}
 
 
 def _type_name(hint) -> str:
@@ -220,8 +223,6 @@ def _apply_dataset_delta(cfg: RunConfig, mapping, source: str) -> RunConfig:
     per_variant = mapping.pop("variants", {}) or {}
     if not isinstance(per_variant, Mapping):
         raise ConfigError(f"{source}: 'variants' must map variant names to config sections")
-    from tfgan_app import registry
-
     unknown = sorted(set(per_variant) - set(registry.variant_names()))
     if unknown:
         raise ConfigError(f"{source}: unknown variant(s) under 'variants': "
@@ -244,11 +245,7 @@ def resolve_config(variant: str, *, config_file=None, flags: Mapping[str, Any] |
       sets: raw `--set section.key=value` strings.
       config_dir: where per-variant delta files (and datasets/ deltas) live.
     """
-    from tfgan_app import registry
-
-    variant_cls = registry.get_variant(variant)
-    classes = _section_classes(variant_cls)
-    cfg = RunConfig(variant=variant, **{k: c() for k, c in classes.items()})
+    cfg = RunConfig.defaults(variant)
     delta = Path(config_dir) / f"{variant}.yaml"
     if delta.is_file():
         cfg = _apply_mapping(cfg, load_yaml(delta), str(delta))

@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.errors import ConfigError
 
 
@@ -440,10 +440,10 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
 
 def autoencoder_pair(cfg: NetworkConfig, data, embedding_dim: int, variant: str,
                      default: str = "dcgan"):
-    """An unconditional generator and an autoencoder discriminator (BEGAN, EBGAN)."""
-    if cfg.pack > 1:  # its output is a reconstruction per sample
-        raise ConfigError(f"model.pack is not supported by {variant} (its discriminator is "
-                          "an autoencoder); use model.pack=1")
+    """An unconditional generator and an autoencoder discriminator (BEGAN, EBGAN).
+
+    Packing is refused before this, by the variant (`GANModel.packable`).
+    """
     if cfg.minibatch_std:  # an autoencoder has no place for the minibatch-std feature
         raise ConfigError(f"model.minibatch_std is not supported by {variant} (its "
                           "discriminator is an autoencoder); set it to 0")

@@ -1,4 +1,10 @@
-"""Name -> variant class registry. Variant modules register themselves on import."""
+"""Name -> variant class registry.
+
+Variant modules register themselves with `@register_variant(name)` when they are imported;
+importing `tfgan_app.variants` imports every built-in one (`tfgan_app.config` does, so any
+code that resolves a config sees them all). This module imports no variant itself, so the
+dependency runs one way: variants -> registry.
+"""
 
 from __future__ import annotations
 
@@ -20,26 +26,20 @@ def register_variant(name: str):
     return wrap
 
 
-def _load_builtin():
-    import tfgan_app.variants  # noqa: F401  (registers every built-in variant)
-
-
 def variant_names() -> list[str]:
-    _load_builtin()
     return sorted(_VARIANTS)
 
 
 def get_variant(name: str) -> type:
     """Return the class registered as `name`, or raise UsageError listing valid names."""
-    _load_builtin()
     try:
         return _VARIANTS[name]
     except KeyError:
         raise UsageError(f"unknown variant '{name}'; valid variants: "
-                         f"{', '.join(sorted(_VARIANTS))}") from None
+                         f"{', '.join(sorted(_VARIANTS)) or 'none registered (import tfgan_app.variants)'}"
+                         ) from None
 
 
 def summaries() -> dict[str, str]:
     """Variant name -> first line of its docstring, for --help."""
-    _load_builtin()
     return {n: (c.__doc__ or "").strip().splitlines()[0] for n, c in sorted(_VARIANTS.items())}

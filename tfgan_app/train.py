@@ -10,6 +10,7 @@ from tfgan_app import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import tfgan_app.variants  # noqa: F401 (registers every variant for the list below)
     from tfgan_app import registry
     from tfgan_app.data import DATASET_SPECS
     from tfgan_app.distribute import STRATEGY_CHOICES

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.data.sources import DATASET_SPECS, Dataset, load_dataset
 
 __all__ = ["DATASET_SPECS", "DataConfig", "Dataset", "load_dataset", "load_from_config"]

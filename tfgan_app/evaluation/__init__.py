@@ -56,8 +56,7 @@ def draw_from_model(model, num: int, seed: int, batch_size: int = 500) -> Sample
             part = {k: v[start:start + batch_size] for k, v in cond.items()}
         outputs.append(np.asarray(model.generate(grid.z[start:start + batch_size], part,
                                                  training=False)))
-    return _with_conditions(np.concatenate(outputs), cond,
-                            getattr(getattr(model, "options", None), "categories", 0))
+    return _with_conditions(np.concatenate(outputs), cond, model.serving_inputs())
 
 
 def draw_from_signature(run, inputs_meta: dict, num: int, seed: int,
@@ -69,14 +68,22 @@ def draw_from_signature(run, inputs_meta: dict, num: int, seed: int,
     inputs = draw_inputs(inputs_meta, num, np.random.default_rng([seed, 11]))
     outputs = [np.asarray(run({k: v[start:start + batch_size] for k, v in inputs.items()}))
                for start in range(0, num, batch_size)]
-    category = inputs_meta.get("category", {})
-    return _with_conditions(np.concatenate(outputs), inputs, int(category.get("high", 0)))
+    return _with_conditions(np.concatenate(outputs), inputs, inputs_meta)
 
 
-def _with_conditions(x, cond, num_codes: int) -> Samples:
+def _with_conditions(x, cond, inputs_meta: dict) -> Samples:
+    """Samples with the conditions the metrics check, found by the inputs' declared roles
+    (`GANModel.serving_inputs`): a class label, or a categorical code to match."""
     cond = cond if isinstance(cond, dict) else {}
-    return Samples(x, labels=cond.get("label"), codes=cond.get("category"),
-                   num_codes=num_codes if "category" in cond else 0)
+    samples = Samples(x)
+    for name, meta in inputs_meta.items():
+        if name not in cond:
+            continue
+        if meta.get("role") == "class":
+            samples.labels = cond[name]
+        elif meta.get("role") == "category_code":
+            samples.codes, samples.num_codes = cond[name], int(meta["high"])
+    return samples
 
 
 class Evaluator:

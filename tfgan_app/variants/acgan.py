@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses, networks
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.errors import ConfigError
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.gan import GAN, GANConfig
@@ -92,7 +92,7 @@ class ACGAN(GAN):
     def discriminate(self, x, labels=None, training=True):
         return self._outputs(x)["logit"]
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         real_out, fake_out = self._outputs(real), self._outputs(fake)
         source = losses.minimax_discriminator_loss(
             real_out["logit"], fake_out["logit"], label_smoothing=self.options.label_smoothing)
@@ -102,7 +102,7 @@ class ACGAN(GAN):
         return {"d_loss": source + self.options.class_weight * class_loss,
                 "d_class_loss": class_loss}
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         fake_out = self._outputs(fake)
         class_loss = _class_loss(fake_out["classes"], cond)
         adversarial = self.adversarial_generator_loss(real, fake_out, labels)

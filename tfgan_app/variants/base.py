@@ -4,12 +4,14 @@
 seeded latent sampler, and runs one training step as `d_steps` discriminator updates then one
 generator update. A variant overrides only what differs, usually just the two loss hooks:
 
-    discriminator_loss(real, fake, labels, cond) -> {"d_loss": per-example, ...more terms}
-    generator_loss(real, fake, labels, cond)     -> {"g_loss": per-example, ...more terms}
+    discriminator_loss(real, fake, labels, cond, stream) -> {"d_loss": per-example, ...}
+    generator_loss(real, fake, labels, cond, stream)     -> {"g_loss": per-example, ...}
 
 `labels` are the real batch's labels (None without labels); `cond` is what the generator was
 given besides z: None, the labels (CGAN), sampled labels (ACGAN) or a dict of codes
-(InfoGAN), from `generator_condition`.
+(InfoGAN), from `generator_condition`. `stream` identifies the update: a hook that needs
+more randomness (e.g. penalty interpolation) draws it with
+`global_random(..., stream + PENALTY_STREAM)`.
 
 Rank-1 terms are per-example losses: the objective (`d_loss`/`g_loss`) is reduced over the
 global batch with `losses.reduce_loss`, and every term is logged as its unscaled mean. Rank-0
@@ -30,8 +32,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app import losses, networks
-from tfgan_app.config import option
+from tfgan_app import losses, networks, registry
+from tfgan_app.errors import ConfigError
+from tfgan_app.option import option
 
 # Offsets added to an update's stream for its other random draws (all streams < 4096).
 CONDITION_STREAM = 100
@@ -102,9 +105,6 @@ class GANModel(keras.Model):
         """Build the model for a resolved `RunConfig` and a loaded `Dataset`."""
         num_classes = data.num_classes if cls.conditional else 0
         if cfg.model.pack > 1 and not cls.packable:
-            from tfgan_app import registry
-            from tfgan_app.errors import ConfigError
-
             able = [n for n in registry.variant_names() if registry.get_variant(n).packable]
             raise ConfigError(f"model.pack={cfg.model.pack} is not supported by "
                               f"{cls.variant_name}: its discriminator judges single samples "
@@ -161,11 +161,10 @@ class GANModel(keras.Model):
         return list(self.trackers.values())
 
     def generator_inputs(self, z, cond):
+        """What the generator network takes: z alone, [z, labels], or inputs by name."""
         if cond is None:
             return z
         if isinstance(cond, dict):
-            if set(cond) == {"label"}:
-                return [z, cond["label"]]
             return {"z": z, **cond}
         return [z, cond]
 
@@ -204,14 +203,17 @@ class GANModel(keras.Model):
         """Every `serving_default` input and how to draw valid values for it.
 
         name -> {"dtype", "shape" (one example's), "distribution": "normal" | "uniform",
-        "low", "high" (uniform; exclusive high for integers)}. Written beside exports so
-        clients and tools need no Keras model; int ranges are checked by the signature.
+        "low", "high" (uniform; exclusive high for integers), "role"}. The role says what
+        the input means to evaluation: "latent", "class" (generated images should be
+        classified as it) or "category_code" (InfoGAN: should match classes one to one).
+        Written beside exports so clients and tools need no Keras model; int ranges are
+        checked by the signature.
         """
         inputs = {"z": {"dtype": "float32", "shape": [self.latent_dim],
-                        "distribution": "normal"}}
+                        "distribution": "normal", "role": "latent"}}
         if self.num_classes:
             inputs["label"] = {"dtype": "int32", "shape": [], "distribution": "uniform",
-                               "low": 0, "high": self.num_classes}
+                               "low": 0, "high": self.num_classes, "role": "class"}
         return inputs
 
     def random_condition(self, num_samples, seed):
@@ -264,13 +266,6 @@ class GANModel(keras.Model):
         return self.global_random(tf.random.stateless_normal, batch_size,
                                   [self.latent_dim], stream)
 
-    def draw(self, sampler, batch_size, shape, offset: int, **kwargs):
-        """`global_random` on the stream of the update being traced, plus `offset`.
-
-        For loss hooks that need more randomness than z (e.g. penalty interpolation).
-        """
-        return self.global_random(sampler, batch_size, shape, self._stream + offset, **kwargs)
-
     def sample_labels(self, batch_size, stream: int):
         """Uniform class labels for this replica's share of the global batch."""
         return self.global_random(tf.random.stateless_uniform, batch_size, [], stream,
@@ -300,7 +295,6 @@ class GANModel(keras.Model):
     def _step(self, loss_fn, objective, network, optimizer, real, labels, stream,
               generator_in_tape):
         batch = tf.shape(real)[0]
-        self._stream = stream  # for `draw` in the loss hooks
         z = self.sample_latent(batch, stream)
         cond = self.generator_condition(labels, batch, stream + CONDITION_STREAM)
         with tf.GradientTape() as tape:
@@ -308,7 +302,7 @@ class GANModel(keras.Model):
                 fake = self.generate(z, cond, training=True)
             else:
                 fake = tf.stop_gradient(self.generate(z, cond, training=True))
-            terms = loss_fn(real, fake, labels, cond)
+            terms = loss_fn(real, fake, labels, cond, stream)
             loss = losses.reduce_loss(terms[objective])
             loss = optimizer.scale_loss(loss)  # float16 loss scaling; else unchanged
         variables = network.trainable_variables
@@ -342,8 +336,8 @@ class GANModel(keras.Model):
     def after_generator_update(self, logs):
         """Hook run after the generator update; may return extra values to log."""
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         raise NotImplementedError(f"{type(self).__name__} must define discriminator_loss")
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         raise NotImplementedError(f"{type(self).__name__} must define generator_loss")

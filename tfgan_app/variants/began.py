@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_app import losses, networks
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import GANModel, VariantConfig
 
@@ -55,13 +55,13 @@ class BEGAN(GANModel):
     def reconstruction(self, x):
         return reconstruction_loss(x, self.discriminate_all(x)["reconstruction"])
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         loss_real, loss_fake = self.reconstruction(real), self.reconstruction(fake)
         k = tf.convert_to_tensor(self.k_t)
         return {"d_loss": loss_real - k * loss_fake, "loss_real": loss_real,
                 "loss_fake": loss_fake, "k_t": k}
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         return {"g_loss": self.reconstruction(fake)}
 
     def after_generator_update(self, logs):

@@ -7,7 +7,7 @@ import dataclasses
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import PENALTY_STREAM
 from tfgan_app.variants.gan import GAN, GANConfig
@@ -34,18 +34,19 @@ class DRAGAN(GAN):
     Config = DRAGANConfig
     metric_names = ("d_loss", "g_loss", "gradient_penalty")
 
-    def penalty_points(self, real):
+    def penalty_points(self, real, stream: int):
         batch = tf.shape(real)[0]
-        noise = self.draw(tf.random.stateless_uniform, batch, real.shape[1:], PENALTY_STREAM)
-        alpha = self.draw(tf.random.stateless_uniform, batch, [1] * (real.shape.rank - 1),
-                          PENALTY_STREAM + 1)
+        noise = self.global_random(tf.random.stateless_uniform, batch, real.shape[1:],
+                                   stream + PENALTY_STREAM)
+        alpha = self.global_random(tf.random.stateless_uniform, batch,
+                                   [1] * (real.shape.rank - 1), stream + PENALTY_STREAM + 1)
         # The std is over the *global* batch, so N replicas perturb exactly like one device.
         return real + alpha * self.options.perturb * losses.global_std(real) * noise
 
-    def discriminator_loss(self, real, fake, labels, cond):
-        terms = super().discriminator_loss(real, fake, labels, cond)
+    def discriminator_loss(self, real, fake, labels, cond, stream):
+        terms = super().discriminator_loss(real, fake, labels, cond, stream)
         penalty = losses.gradient_penalty(lambda x: self.discriminate(x, labels),
-                                          self.penalty_points(real))
+                                          self.penalty_points(real, stream))
         terms["d_loss"] += self.options.gp_weight * penalty
         terms["gradient_penalty"] = penalty
         return terms

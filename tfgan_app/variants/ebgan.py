@@ -7,7 +7,7 @@ import dataclasses
 import tensorflow as tf
 
 from tfgan_app import losses, networks
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import GANModel, VariantConfig
 
@@ -46,13 +46,13 @@ class EBGAN(GANModel):
         out = self.discriminate_all(x)
         return losses.per_example(tf.square(x - out["reconstruction"])), out["embedding"]
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         (energy_real, _), (energy_fake, _) = self.energy(real), self.energy(fake)
         hinge = tf.nn.relu(self.options.margin - energy_fake)
         return {"d_loss": energy_real + hinge, "energy_real": energy_real,
                 "energy_fake": energy_fake}
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         energy_fake, embedding = self.energy(fake)
         pt = losses.pulling_away_term(embedding)
         return {"g_loss": energy_fake + self.options.pt_weight * pt, "pulling_away": pt}

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Literal
 
 from tfgan_app import losses
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import GANModel, VariantConfig
 
@@ -38,12 +38,12 @@ class GAN(GANModel):
     Config = GANConfig
     default_architecture = "mlp"
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         return {"d_loss": losses.minimax_discriminator_loss(
             self.discriminate(real, labels), self.discriminate(fake, cond),
             label_smoothing=self.options.label_smoothing)}
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         return {"g_loss": self.adversarial_generator_loss(
             real, self.discriminate_all(fake, cond), labels)}
 

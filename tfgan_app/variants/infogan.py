@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras import layers
 
 from tfgan_app import losses, networks
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import Grid
 from tfgan_app.variants.gan import GAN, GANConfig
@@ -79,11 +79,12 @@ class InfoGAN(GAN):
 
     def serving_inputs(self):
         o = self.options
-        return {"z": {"dtype": "float32", "shape": [self.latent_dim], "distribution": "normal"},
+        return {"z": {"dtype": "float32", "shape": [self.latent_dim], "distribution": "normal",
+                      "role": "latent"},
                 "category": {"dtype": "int32", "shape": [], "distribution": "uniform",
-                             "low": 0, "high": o.categories},
+                             "low": 0, "high": o.categories, "role": "category_code"},
                 "code": {"dtype": "float32", "shape": [o.continuous], "distribution": "uniform",
-                         "low": -1.0, "high": 1.0}}
+                         "low": -1.0, "high": 1.0, "role": "continuous_code"}}
 
     def random_condition(self, num_samples, seed):
         o = self.options
@@ -133,7 +134,7 @@ class InfoGAN(GAN):
             loss += 0.5 * tf.reduce_sum(tf.square(outputs["q_code"] - cond["code"]), axis=1)
         return loss
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         fake_out = self.discriminate_all(fake)
         source = losses.minimax_discriminator_loss(
             self.discriminate(real), fake_out["logit"],
@@ -141,7 +142,7 @@ class InfoGAN(GAN):
         info = self.information_loss(fake_out, cond)
         return {"d_loss": source + self.options.info_weight * info, "info_loss": info}
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         fake_out = self.discriminate_all(fake)
         info = self.information_loss(fake_out, cond)
         adversarial = self.adversarial_generator_loss(real, fake_out, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from tfgan_app import losses
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import GANModel, VariantConfig
 
@@ -29,11 +29,11 @@ class LSGAN(GANModel):
 
     Config = LSGANConfig
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         return {"d_loss": losses.least_squares_discriminator_loss(
             self.discriminate(real), self.discriminate(fake),
             real_label=self.options.b, fake_label=self.options.a)}
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         return {"g_loss": losses.least_squares_generator_loss(
             self.discriminate(fake), real_label=self.options.c)}

@@ -7,7 +7,7 @@ import dataclasses
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import GANModel, VariantConfig
 
@@ -33,12 +33,12 @@ class WGAN(GANModel):
     Config = WGANConfig
     metric_names = ("d_loss", "g_loss", "wasserstein")
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         d_loss = losses.wasserstein_discriminator_loss(self.discriminate(real),
                                                        self.discriminate(fake))
         return {"d_loss": d_loss, "wasserstein": -d_loss}
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         return {"g_loss": losses.wasserstein_generator_loss(self.discriminate(fake))}
 
     def after_discriminator_update(self):

@@ -7,7 +7,7 @@ import dataclasses
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.config import option
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import PENALTY_STREAM, GANModel, VariantConfig
 
@@ -34,20 +34,21 @@ class WGANGP(GANModel):
     Config = WGANGPConfig
     metric_names = ("d_loss", "g_loss", "wasserstein", "gradient_penalty")
 
-    def penalty_points(self, real, fake):
+    def penalty_points(self, real, fake, stream: int):
         """Where the gradient norm is pushed to 1: uniform interpolates of real and fake."""
         shape = [1] * (real.shape.rank - 1)
-        eps = self.draw(tf.random.stateless_uniform, tf.shape(real)[0], shape,
-                        PENALTY_STREAM)
+        eps = self.global_random(tf.random.stateless_uniform, tf.shape(real)[0], shape,
+                                 stream + PENALTY_STREAM)
         return eps * real + (1.0 - eps) * fake
 
-    def discriminator_loss(self, real, fake, labels, cond):
+    def discriminator_loss(self, real, fake, labels, cond, stream):
         critic_loss = losses.wasserstein_discriminator_loss(self.discriminate(real),
                                                             self.discriminate(fake))
-        penalty = losses.gradient_penalty(self.discriminate, self.penalty_points(real, fake),
+        points = self.penalty_points(real, fake, stream)
+        penalty = losses.gradient_penalty(self.discriminate, points,
                                           epsilon=self.options.gp_epsilon)
         return {"d_loss": critic_loss + self.options.gp_weight * penalty,
                 "wasserstein": -critic_loss, "gradient_penalty": penalty}
 
-    def generator_loss(self, real, fake, labels, cond):
+    def generator_loss(self, real, fake, labels, cond, stream):
         return {"g_loss": losses.wasserstein_generator_loss(self.discriminate(fake))}
