@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from helpers import run_cli
 from tfgan_app import networks
 from tfgan_app.benchmark import main
 from tfgan_app.config import resolve_config
