@@ -3,6 +3,8 @@
 Tests import it as `from helpers import ...` (pytest puts tests/ on sys.path for conftest).
 """
 
+import functools
+import importlib.util
 import os
 import subprocess
 import sys
@@ -48,6 +50,15 @@ def run_python(*argv, cwd=ROOT, timeout=300):
     proc = subprocess.run([sys.executable, *map(str, argv)], cwd=cwd, env=python_env(),
                           capture_output=True, text=True, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+@functools.cache
+def load_tool(name: str):
+    """The maintainers' script tools/<name>.py as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"tools.{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_model(variant, *sets, optimizer=None, model_cls=None):

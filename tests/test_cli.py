@@ -3,7 +3,7 @@ import yaml
 
 from helpers import TINY, run_cli, run_python
 from tfgan_app import cli
-from tfgan_app.train import main
+from tfgan_app.train import build_parser, main
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -57,6 +57,23 @@ def test_help_lists_every_variant_and_dataset(capsys):
                  "npz:PATH", "--set KEY=VALUE", "--mixed-precision", "--jit", "--tpu ADDRESS",
                  "--strategy {auto,default,mirrored,multi_worker,tpu}"):
         assert word in out
+
+
+def test_train_and_benchmark_read_the_run_flags_alike():
+    from tfgan_app import benchmark
+
+    argv = ["--variant", "gan", "--config", "c.yaml", "--dataset", "ring", "--batch-size", "16",
+            "--strategy", "mirrored", "--tpu", "node-1", "--mixed-precision", "--jit",
+            "--steps-per-execution", "4", "--seed", "3", "--set", "gan.d_steps=2"]
+    want = {"data.dataset": "ring", "train.batch_size": 16, "train.strategy": "mirrored",
+            "train.tpu": "node-1", "train.seed": 3, "train.precision": "mixed",
+            "train.jit": "on", "train.steps_per_execution": 4}
+    for parser in (build_parser(), benchmark.build_parser()):
+        args = parser.parse_args(argv)
+        assert cli.run_flags(args) == want
+        assert (args.variant, args.config, args.sets) == ("gan", "c.yaml", ["gan.d_steps=2"])
+    unset = cli.run_flags(build_parser().parse_args(["--variant", "gan"]))
+    assert unset == dict.fromkeys(want)  # config files and defaults decide
 
 
 def test_print_config_shows_every_resolved_key(capsys, tmp_path):
