@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from helpers import TINY, run_cli, run_python
+from helpers import ROOT, TINY, run_cli, run_python
 from tfgan_app import cli
 from tfgan_app.train import build_parser, main
 
@@ -117,3 +117,18 @@ def test_the_entry_point_reports_bad_config_without_a_traceback(tmp_path):
     assert "error: config key 'model.architecture' must be one of auto, mlp, dcgan" in err
     assert "Traceback" not in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_setup_installs_every_user_command():
+    import importlib
+    import re
+
+    scripts = dict(re.findall(r'"(tfgan-[\w-]+)=([\w.]+):console_main"',
+                              (ROOT / "setup.py").read_text()))
+    assert scripts == {
+        "tfgan-train": "tfgan_app.train", "tfgan-export": "tfgan_app.export.__main__",
+        "tfgan-evaluate": "tfgan_app.evaluate", "tfgan-benchmark": "tfgan_app.benchmark",
+        "tfgan-sample": "tfgan_app.sample", "tfgan-serving-request": "tfgan_app.serving_request",
+        "tfgan-plot-history": "tfgan_app.plot_history"}
+    for module in scripts.values():
+        assert callable(importlib.import_module(module).console_main), module

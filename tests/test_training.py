@@ -6,7 +6,7 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
-from helpers import run_python, tiny_model
+from helpers import run_cli, run_python, tiny_model
 from tfgan_app import callbacks as cb
 from tfgan_app.errors import UsageError
 from tfgan_app.training import train
@@ -61,9 +61,23 @@ def test_a_run_writes_every_artifact(tiny_config, tmp_path):
     assert Image.open(run / "history.png").size == (1100, 660)
 
     (run / "history.png").unlink()
-    code, _, err = run_python("tools/plot_history.py", run)
+    code, out, err = run_python("-m", "tfgan_app.plot_history", run)
     assert code == 0, err
+    assert out.strip() == str(run / "history.png")
     assert Image.open(run / "history.png").size == (1100, 660)
+
+
+def test_plot_history_usage_errors(tmp_path, capsys):
+    from tfgan_app.plot_history import main
+
+    code, out, err = run_cli(main, capsys, tmp_path)
+    assert code == 2 and not out
+    assert err == f"error: {tmp_path / 'history.csv'} not found (is {tmp_path} a run " \
+                  "directory?)\n"
+    (tmp_path / "history.csv").write_text("epoch,d_loss\n")
+    code, _, err = run_cli(main, capsys, tmp_path, "-o", tmp_path / "curves.png")
+    assert code == 2 and f"error: cannot plot {tmp_path / 'history.csv'}: " in err
+    assert "has no rows" in err and not (tmp_path / "curves.png").exists()
 
 
 def test_resume_continues_exactly_where_it_stopped(tiny_config, tmp_path):
