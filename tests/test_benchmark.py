@@ -5,7 +5,7 @@ import json
 import pytest
 
 from helpers import load_tool, run_cli
-from tfgan_app import networks
+from tfgan_app import networks, registry
 from tfgan_app.benchmark import main
 from tfgan_app.config import resolve_config
 from tfgan_app.errors import ConfigError
@@ -98,3 +98,19 @@ def test_kerasio_networks_are_the_example_shapes():
     small = resolve_config("wgan_gp", sets=["model.architecture=kerasio"])
     with pytest.raises(ConfigError, match="needs 28x28 images"):
         networks.build_pair(small.model, load_data(small)[0], 0)
+
+
+def test_the_quality_benchmark_tabulates_every_registered_variant(tmp_path, capsys):
+    quality = load_tool("benchmark_quality")
+    metrics = {"score": 6.0, "real_score": 8.0, "frechet": 20.0, "kid": 0.5}
+    records = [{"variant": "gan", "dataset": "digits", "seed": 0, "metrics": metrics,
+                "train_seconds": 12.0}]
+    rows = {line.split("|")[1].strip(" `"): line for line in quality.digits_table(records)
+            if line.startswith("| `")}
+    assert sorted(rows) == registry.variant_names()
+    assert "| `gan` | 1 | 6.00 | 75.0 | 20.0 | 0.50 |" in rows["gan"]
+    assert "not run yet" in rows["wgan_gp"]
+    with pytest.raises(SystemExit) as exit_info:
+        quality.main(["--variants", "gan,stylegan", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "unknown variants: stylegan" in capsys.readouterr().err

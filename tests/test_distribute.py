@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import tiny_model
-from tfgan_app import distribute
+from tfgan_app import distribute, registry
 from tfgan_app.variants.gan import GAN
 
 
@@ -38,7 +38,7 @@ def assert_same_step(variant, sets, model_cls=None):
         assert logs1[key] == pytest.approx(logs2[key], rel=1e-4), key
 
 
-@pytest.mark.parametrize("variant, sets", [
+CASES = [  # (variant, extra config): every registered variant at least once
     ("gan", ["data.dataset=ring", "gan.d_steps=2"]),
     ("gan", ["data.dataset=digits", "gan.loss=minimax", "gan.label_smoothing=0.2"]),
     ("dcgan", ["data.dataset=digits"]),  # conv + synchronized batch norm
@@ -63,9 +63,16 @@ def assert_same_step(variant, sets, model_cls=None):
     ("lsgan", []),
     ("began", ["began.lambda_k=0.5"]),  # k_t from global means; large lambda_k moves it
     ("ebgan", ["ebgan.margin=2.0", "ebgan.pt_weight=1.0"]),  # pulling-away over all replicas
-])
+]
+
+
+@pytest.mark.parametrize("variant, sets", CASES)
 def test_two_replicas_equal_one_device(variant, sets):
     assert_same_step(variant, sets)
+
+
+def test_every_registered_variant_has_a_two_replica_case():
+    assert sorted({variant for variant, _ in CASES}) == registry.variant_names()
 
 
 class MeanReducedGAN(GAN):
