@@ -42,7 +42,10 @@ setup(
     entry_points={"console_scripts": ["tfgan-train=tfgan_app.train:console_main",
                                      "tfgan-export=tfgan_app.export.__main__:console_main",
                                      "tfgan-evaluate=tfgan_app.evaluate:console_main",
-                                     "tfgan-benchmark=tfgan_app.benchmark:console_main"]},
+                                     "tfgan-benchmark=tfgan_app.benchmark:console_main",
+                                     "tfgan-sample=tfgan_app.sample:console_main",
+                                     "tfgan-serving-request=tfgan_app.serving_request:console_main",
+                                     "tfgan-plot-history=tfgan_app.plot_history:console_main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

@@ -1,11 +1,11 @@
-"""python -m tfgan_app.benchmark: timing output, the JSON summary and the keras.io baseline."""
+"""python -m tfgan_app.benchmark: timing output, the JSON summary; tools/benchmark_baseline.py."""
 
 import json
 
 import pytest
 
-from conftest import run_cli
-from tfgan_app import networks
+from helpers import load_tool, run_cli
+from tfgan_app import networks, registry
 from tfgan_app.benchmark import main
 from tfgan_app.config import resolve_config
 from tfgan_app.errors import ConfigError
@@ -48,13 +48,16 @@ def test_steps_per_execution_and_mixed_precision_are_reported(capsys):
 
 def test_the_kerasio_baseline_and_the_app_count_the_same_work(capsys):
     results = {}
-    for args in (["--baseline"], ["--variant", "wgan_gp", "--preset", "kerasio"]):
-        code, out, err = run_cli(main, capsys, *args, "--batch-size", 4, "--steps", 1,
-                                 "--warmup", 1)
+    timing = ["--batch-size", 4, "--steps", 1, "--warmup", 1]
+    for name, command, args in [
+            ("baseline", load_tool("benchmark_baseline").main, timing),
+            ("app", main, ["--variant", "wgan_gp", "--preset", "kerasio", *timing])]:
+        code, out, err = run_cli(command, capsys, *args)
         assert code == 0, err
-        results[args[0]] = last_json(out)
-    baseline, app = results["--baseline"], results["--variant"]
-    assert baseline["variant"] == "kerasio_wgan_gp_baseline"
+        results[name] = last_json(out)
+    baseline, app = results["baseline"], results["app"]
+    assert baseline["variant"] == "kerasio_wgan_gp_baseline" and app["variant"] == "wgan_gp"
+    assert set(baseline) == set(app)  # the same JSON summary
     assert baseline["image_shape"] == app["image_shape"] == [28, 28, 1]
     # Same networks, 3 critic steps each: the op counts agree to within the bookkeeping.
     assert app["flops_per_step"] == pytest.approx(baseline["flops_per_step"], rel=0.2)
@@ -62,12 +65,26 @@ def test_the_kerasio_baseline_and_the_app_count_the_same_work(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--batch-size", "8"], "--variant is required"),
-    (["--baseline", "--variant", "dcgan"], "compare it with --variant wgan_gp"),
     (["--variant", "dcgan", "--steps", "0"], "--steps must be >= 1"),
+    (["--config", "missing.yaml"], "config file not found: missing.yaml"),
 ])
 def test_bad_usage_exits_2(capsys, argv, message):
     code, _, err = run_cli(main, capsys, *argv)
     assert code == 2 and message in err
+
+
+def test_the_baseline_refuses_several_replicas(capsys):
+    code, _, err = run_cli(load_tool("benchmark_baseline").main, capsys, "--strategy",
+                           "mirrored", "--batch-size", 4, "--steps", 1)
+    assert code == 2 and err.startswith("error: ")
+    assert "the baseline runs on one device only" in err and "not 2 replicas" in err
+
+
+def test_the_baseline_is_no_longer_a_benchmark_flag(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--baseline"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --baseline" in capsys.readouterr().err
 
 
 def test_kerasio_networks_are_the_example_shapes():
@@ -81,3 +98,19 @@ def test_kerasio_networks_are_the_example_shapes():
     small = resolve_config("wgan_gp", sets=["model.architecture=kerasio"])
     with pytest.raises(ConfigError, match="needs 28x28 images"):
         networks.build_pair(small.model, load_data(small)[0], 0)
+
+
+def test_the_quality_benchmark_tabulates_every_registered_variant(tmp_path, capsys):
+    quality = load_tool("benchmark_quality")
+    metrics = {"score": 6.0, "real_score": 8.0, "frechet": 20.0, "kid": 0.5}
+    records = [{"variant": "gan", "dataset": "digits", "seed": 0, "metrics": metrics,
+                "train_seconds": 12.0}]
+    rows = {line.split("|")[1].strip(" `"): line for line in quality.digits_table(records)
+            if line.startswith("| `")}
+    assert sorted(rows) == registry.variant_names()
+    assert "| `gan` | 1 | 6.00 | 75.0 | 20.0 | 0.50 |" in rows["gan"]
+    assert "not run yet" in rows["wgan_gp"]
+    with pytest.raises(SystemExit) as exit_info:
+        quality.main(["--variants", "gan,stylegan", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "unknown variants: stylegan" in capsys.readouterr().err

@@ -5,32 +5,29 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import tiny_model
 from tfgan_app import distribute, registry
-from tfgan_app.data import load_from_config
 from tfgan_app.variants.gan import GAN
 
 
-def one_step(cfg, strategy, model_cls=None):
+def one_step(variant, sets, strategy, model_cls=None):
     """Weights and logs after one fit step on one fixed global batch of 8."""
-    data = load_from_config(cfg.data, seed=0)
-    batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
     with strategy.scope():
         keras.utils.set_random_seed(0)
-        model = (model_cls or registry.get_variant(cfg.variant)).from_run_config(cfg, data)
         # SGD: an update proportional to the gradient, so a wrong loss scale shows up.
-        model.compile(g_optimizer=keras.optimizers.SGD(0.5),
-                      d_optimizer=keras.optimizers.SGD(0.5))
-        model.build_optimizers()
+        model, data = tiny_model(variant, *sets, optimizer=lambda: keras.optimizers.SGD(0.5),
+                                 model_cls=model_cls)
+    batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
     before = [v.numpy() for v in model.variables]
     history = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
     after = [v.numpy() for v in model.variables]
     return before, after, {k: v[0] for k, v in history.history.items()}
 
 
-def assert_same_step(cfg, model_cls=None):
-    before, single, logs1 = one_step(cfg, tf.distribute.OneDeviceStrategy("/cpu:0"),
+def assert_same_step(variant, sets, model_cls=None):
+    before, single, logs1 = one_step(variant, sets, tf.distribute.OneDeviceStrategy("/cpu:0"),
                                      model_cls)
-    _, mirrored, logs2 = one_step(cfg, distribute.mirrored(["/cpu:0", "/cpu:1"]),
+    _, mirrored, logs2 = one_step(variant, sets, distribute.mirrored(["/cpu:0", "/cpu:1"]),
                                   model_cls)
     moved = sum(not np.allclose(a, b) for a, b in zip(before, single))
     assert moved >= 4, "the step should change the weights"
@@ -41,7 +38,7 @@ def assert_same_step(cfg, model_cls=None):
         assert logs1[key] == pytest.approx(logs2[key], rel=1e-4), key
 
 
-@pytest.mark.parametrize("variant, sets", [
+CASES = [  # (variant, extra config): every registered variant at least once
     ("gan", ["data.dataset=ring", "gan.d_steps=2"]),
     ("gan", ["data.dataset=digits", "gan.loss=minimax", "gan.label_smoothing=0.2"]),
     ("dcgan", ["data.dataset=digits"]),  # conv + synchronized batch norm
@@ -66,9 +63,16 @@ def assert_same_step(cfg, model_cls=None):
     ("lsgan", []),
     ("began", ["began.lambda_k=0.5"]),  # k_t from global means; large lambda_k moves it
     ("ebgan", ["ebgan.margin=2.0", "ebgan.pt_weight=1.0"]),  # pulling-away over all replicas
-])
-def test_two_replicas_equal_one_device(tiny_config, variant, sets):
-    assert_same_step(tiny_config(variant, *sets))
+]
+
+
+@pytest.mark.parametrize("variant, sets", CASES)
+def test_two_replicas_equal_one_device(variant, sets):
+    assert_same_step(variant, sets)
+
+
+def test_every_registered_variant_has_a_two_replica_case():
+    assert sorted({variant for variant, _ in CASES}) == registry.variant_names()
 
 
 class MeanReducedGAN(GAN):
@@ -88,19 +92,15 @@ class MeanReducedGAN(GAN):
         return super()._step(mean_reduced, objective, *args, **kwargs)
 
 
-def test_the_equivalence_check_catches_a_per_replica_mean(tiny_config):
+def test_the_equivalence_check_catches_a_per_replica_mean():
     with pytest.raises(AssertionError):
-        assert_same_step(tiny_config("gan", "data.dataset=ring"), MeanReducedGAN)
+        assert_same_step("gan", ["data.dataset=ring"], MeanReducedGAN)
 
 
-def test_replicas_draw_distinct_latents_that_tile_the_global_batch(tiny_config):
-    cfg = tiny_config("gan", "data.dataset=ring")
-    data = load_from_config(cfg.data, seed=0)
+def test_replicas_draw_distinct_latents_that_tile_the_global_batch():
     strategy = distribute.mirrored(["/cpu:0", "/cpu:1"])
     with strategy.scope():
-        model = GAN.from_run_config(cfg, data)
-        model.compile(g_optimizer=keras.optimizers.SGD(), d_optimizer=keras.optimizers.SGD())
-        model.build_optimizers()
+        model, _ = tiny_model("gan", "data.dataset=ring", optimizer=keras.optimizers.SGD)
     per_replica = strategy.run(lambda: model.sample_latent(4, stream=0))
     parts = [v.numpy() for v in strategy.experimental_local_results(per_replica)]
     assert not np.allclose(parts[0], parts[1])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli, train_tiny_runs
+from helpers import run_cli, train_tiny_runs
 from tfgan_app import cli
 from tfgan_app.evaluate import main
 from tfgan_app.training import train

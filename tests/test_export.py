@@ -13,7 +13,7 @@ from tfgan_app.training import train
 def trained(tmp_path_factory):
     """A tiny dcgan trained for one epoch with the end-of-training export."""
     from tfgan_app.config import resolve_config
-    from conftest import TINY
+    from helpers import TINY
 
     run = tmp_path_factory.mktemp("run")
     cfg = resolve_config("dcgan", sets=TINY + ["train.export=true"])

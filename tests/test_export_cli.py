@@ -1,24 +1,21 @@
-"""python -m tfgan_app.export and the deployment tools, checked from outside.
+"""python -m tfgan_app.export and the deployment commands (tfgan_app.sample and
+tfgan_app.serving_request), checked from outside.
 
 Each exported file is loaded by the runtimes users deploy with: tf.saved_model.load and
 keras.layers.TFSMLayer (TF Serving's loader), saved_model_cli, and the LiteRT interpreter.
 """
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import run_cli, train_tiny_runs
-from tfgan_app import cli, export
+from helpers import ROOT, run_cli, run_python, train_tiny_runs
+from tfgan_app import cli, export, sample, serving_request
 from tfgan_app.export.__main__ import main
 
-ROOT = Path(__file__).resolve().parents[1]
 # Full-int8 error of the tiny test generators against Keras, measured with these seeds:
 # max abs 0.009 (dcgan), 0.011 (cgan), 0.021 (gan on ring); PSNR 58 dB. The bounds leave
 # 2.5x room. (The digits dcgan and cgan in README: max abs ~0.09, ~44 dB.)
@@ -203,33 +200,35 @@ def test_unsupported_options_exit_2(runs, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-def _tool(*argv):
-    proc = subprocess.run([sys.executable, *map(str, argv)], capture_output=True, text=True,
-                          cwd=ROOT)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def test_sample_tool_draws_the_same_grid_from_saved_model_and_tflite(exported, tmp_path):
+def test_sample_draws_the_same_grid_from_saved_model_and_tflite(exported, tmp_path, capsys):
     from PIL import Image
 
     paths = {}
     for name, model in [("sm", exported / "cgan" / "1"), ("lite", exported / "cgan.tflite"),
                         ("int8", exported / "cgan_int8.tflite")]:
         paths[name] = tmp_path / f"{name}.png"
-        code, out, err = _tool("tools/sample_export.py", model, "--seed", 3, "--scale", 1,
-                               "--out", paths[name])
+        code, out, err = run_cli(sample.main, capsys, model, "--seed", 3, "--scale", 1,
+                                 "--out", paths[name])
         assert code == 0, err
     grids = {k: np.asarray(Image.open(p), np.int16) for k, p in paths.items()}
     assert grids["sm"].shape[:2] == (10 * 17 + 1, 8 * 17 + 1)  # a row per class, 8 columns
     assert np.abs(grids["sm"] - grids["lite"]).max() <= 1  # uint8 rounding only
     assert np.abs(grids["sm"] - grids["int8"]).max() <= 255 * INT8_MAX_ABS_ERROR / 2
-    code, _, err = _tool("tools/sample_export.py", exported / "cgan" / "1", "--label", 10)
+    code, _, err = run_cli(sample.main, capsys, exported / "cgan" / "1", "--label", 10)
     assert code == 2 and "--label 10 is out of range: label must be in [0, 10)" in err
 
 
-def test_toy_sample_tool_writes_a_scatter(exported, tmp_path):
-    code, _, err = _tool("tools/sample_export.py", exported / "gan_int8.tflite", "--out",
-                         tmp_path / "ring.png")
+def test_sample_module_entry_point_reports_usage_errors(tmp_path):
+    code, out, err = run_python("-m", "tfgan_app.sample", tmp_path / "missing.tflite")
+    # The last line: TensorFlow's C++ start-up may log to stderr first.
+    assert code == 2 and err.splitlines()[-1] == f"error: {tmp_path / 'missing.tflite'} is " \
+        "neither a SavedModel directory nor a .tflite file", err
+    assert "Traceback" not in err and not out
+
+
+def test_toy_sample_writes_a_scatter(exported, tmp_path, capsys):
+    code, _, err = run_cli(sample.main, capsys, exported / "gan_int8.tflite", "--out",
+                           tmp_path / "ring.png")
     assert code == 0, err
     assert (tmp_path / "ring.png").stat().st_size > 5000
 
@@ -237,15 +236,15 @@ def test_toy_sample_tool_writes_a_scatter(exported, tmp_path):
 def test_serving_request_round_trip_with_saved_model_cli(exported, tmp_path):
     model = exported / "cgan" / "1"
     request = tmp_path / "request.json"
-    code, _, err = _tool("tools/serving_request.py", "build", model, "--num", 3, "--label", 7,
-                         "--out", request)
+    code, _, err = run_python("-m", "tfgan_app.serving_request", "build", model, "--num", 3,
+                              "--label", 7, "--out", request)
     assert code == 0, err
     body = json.loads(request.read_text())
     assert body["signature_name"] == "serving_default" and len(body["instances"]) == 3
     assert body["instances"][0]["label"] == 7 and len(body["instances"][0]["z"]) == 8
     response = tmp_path / "response.json"
-    code, out, err = _tool("tools/serving_request.py", "check", model, request,
-                           "--response", response)
+    code, out, err = run_python("-m", "tfgan_app.serving_request", "check", model, request,
+                                "--response", response)
     assert code == 0, err
     assert "max difference from tf.saved_model.load 0.0e+00" in out
     predictions = np.asarray(json.loads(response.read_text())["predictions"])
@@ -255,19 +254,20 @@ def test_serving_request_round_trip_with_saved_model_cli(exported, tmp_path):
     np.testing.assert_allclose(predictions, want, atol=1e-5)
 
 
-def test_serving_request_sample_signature_is_columnar_and_deterministic(exported, tmp_path):
+def test_serving_request_sample_signature_is_columnar_and_deterministic(exported, tmp_path,
+                                                                       capsys):
     model = exported / "cgan" / "1"
     request = tmp_path / "sample.json"
-    assert _tool("tools/serving_request.py", "build", model, "--signature", "sample",
-                 "--num", 4, "--seed", 2, "--out", request)[0] == 0
+    assert run_cli(serving_request.main, capsys, "build", model, "--signature", "sample",
+                   "--num", 4, "--seed", 2, "--out", request)[0] == 0
     assert json.loads(request.read_text()) == {
         "signature_name": "sample", "inputs": {"num_samples": 4, "seed": 2,
                                                "label": [0, 1, 2, 3]}}
     outputs = []
     for i in range(2):
         response = tmp_path / f"r{i}.json"
-        code, _, err = _tool("tools/serving_request.py", "check", model, request,
-                             "--response", response)
+        code, _, err = run_cli(serving_request.main, capsys, "check", model, request,
+                               "--response", response)
         assert code == 0, err
         outputs.append(np.asarray(json.loads(response.read_text())["outputs"]))
     assert outputs[0].shape == (4, 16, 16, 1) and outputs[0].max() <= 255
@@ -283,9 +283,24 @@ def test_serving_request_sample_signature_is_columnar_and_deterministic(exported
     ({"instances": [{"z": ["a"] * 8, "label": 1}]}, "z must hold numbers (float32)"),
     ({"inputs": [1, 2]}, 'a request needs "instances" (row format) or "inputs"'),
 ])
-def test_serving_request_check_rejects_bad_inputs(exported, tmp_path, body, message):
+def test_serving_request_check_rejects_bad_inputs(exported, tmp_path, capsys, body, message):
     request = tmp_path / "bad.json"
     request.write_text(json.dumps(body))
-    code, _, err = _tool("tools/serving_request.py", "check", exported / "cgan" / "1", request)
-    assert code == 2 and message in err, err
-    assert "Traceback" not in err
+    code, _, err = run_cli(serving_request.main, capsys, "check", exported / "cgan" / "1",
+                           request)
+    assert code == 2 and err.startswith("error: ") and message in err, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["build", "{run}", "--num", "2"], "is not a SavedModel directory (no saved_model.pb)"),
+    (["build", "{model}", "--num", "0"], "--num must be positive, not 0"),
+    (["build", "{model}", "--label", "10"], "--label 10 is out of range: label must be in"),
+    (["check", "{model}", "{missing}"], "cannot read request"),
+])
+def test_serving_request_usage_errors(exported, runs, tmp_path, capsys, argv, message):
+    argv = [a.format(run=runs["conditional"], model=exported / "cgan" / "1",
+                     missing=tmp_path / "none.json") for a in argv]
+    code, out, err = run_cli(serving_request.main, capsys, *argv)
+    assert code == 2 and err.startswith("error: ") and message in err, err
+    assert not out
+

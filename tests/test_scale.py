@@ -3,7 +3,6 @@ mixed precision, XLA and steps-per-execution rules, strategy errors."""
 
 import csv
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -16,14 +15,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import TINY, run_cli
+from helpers import ROOT, TINY, python_env, run_cli
 from tfgan_app import distribute, performance
 from tfgan_app.config import resolve_config
 from tfgan_app.errors import UsageError
 from tfgan_app.train import main as train_main
 from tfgan_app.training import load_run, train
 
-ROOT = Path(__file__).resolve().parents[1]
 QUIET = dict(verbose=0, echo=lambda _: None)
 
 
@@ -48,7 +46,7 @@ def free_ports(count):
 
 def start_train(args, env_extra=None, log=None):
     """`python -m tfgan_app.train ARGS` as its own process (one CPU device, quiet TF)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env_extra or {})}
+    env = python_env(TF_CPP_MIN_LOG_LEVEL="3", **(env_extra or {}))
     return subprocess.Popen([sys.executable, "-m", "tfgan_app.train", *map(str, args)],
                             cwd=ROOT, env=env, stdout=log or subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)

@@ -1,15 +1,12 @@
 import csv
-import subprocess
-import sys
-from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
 from PIL import Image
 
+from helpers import run_cli, run_python, tiny_model
 from tfgan_app import callbacks as cb
 from tfgan_app.errors import UsageError
 from tfgan_app.training import train
@@ -29,13 +26,9 @@ def event_tags(log_dir):
     return tags
 
 
-def generator_weights(run_dir, cfg):
-    """Weights of the newest checkpoint, restored into a fresh model."""
-    from tfgan_app.data import load_from_config
-
-    model = DCGAN.from_run_config(cfg, load_from_config(cfg.data, seed=0))
-    model.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam())
-    model.build_optimizers()
+def generator_weights(run_dir):
+    """Weights of the newest checkpoint, restored into a fresh tiny dcgan."""
+    model, _ = tiny_model("dcgan")
     cb.Checkpointer(run_dir / "checkpoints", model).restore()
     return [v.numpy() for v in model.generator.weights]
 
@@ -68,10 +61,23 @@ def test_a_run_writes_every_artifact(tiny_config, tmp_path):
     assert Image.open(run / "history.png").size == (1100, 660)
 
     (run / "history.png").unlink()
-    tool = subprocess.run([sys.executable, "tools/plot_history.py", str(run)],
-                          cwd=Path(__file__).parent.parent, capture_output=True, text=True)
-    assert tool.returncode == 0, tool.stderr
+    code, out, err = run_python("-m", "tfgan_app.plot_history", run)
+    assert code == 0, err
+    assert out.strip() == str(run / "history.png")
     assert Image.open(run / "history.png").size == (1100, 660)
+
+
+def test_plot_history_usage_errors(tmp_path, capsys):
+    from tfgan_app.plot_history import main
+
+    code, out, err = run_cli(main, capsys, tmp_path)
+    assert code == 2 and not out
+    assert err == f"error: {tmp_path / 'history.csv'} not found (is {tmp_path} a run " \
+                  "directory?)\n"
+    (tmp_path / "history.csv").write_text("epoch,d_loss\n")
+    code, _, err = run_cli(main, capsys, tmp_path, "-o", tmp_path / "curves.png")
+    assert code == 2 and f"error: cannot plot {tmp_path / 'history.csv'}: " in err
+    assert "has no rows" in err and not (tmp_path / "curves.png").exists()
 
 
 def test_resume_continues_exactly_where_it_stopped(tiny_config, tmp_path):
@@ -88,8 +94,8 @@ def test_resume_continues_exactly_where_it_stopped(tiny_config, tmp_path):
     assert any("resuming after epoch 2 of 3" in m for m in messages)
     assert [r["epoch"] for r in read_history(tmp_path / "resumed")] == ["1", "2", "3"]
     # Same data order, latents and optimizer state: identical weights to the straight run.
-    for a, b in zip(generator_weights(tmp_path / "straight", straight),
-                    generator_weights(tmp_path / "resumed", straight)):
+    for a, b in zip(generator_weights(tmp_path / "straight"),
+                    generator_weights(tmp_path / "resumed")):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
     messages.clear()

@@ -1,28 +1,18 @@
 """Every registered variant: one fit step on tiny networks, and a config round trip."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
+from helpers import tiny_model
 from tfgan_app import registry
-from tfgan_app.data import load_from_config
 from tfgan_app.training import train
 
 
-def build(cfg):
-    data = load_from_config(cfg.data, seed=0)
-    model = registry.get_variant(cfg.variant).from_run_config(cfg, data)
-    model.compile(g_optimizer=keras.optimizers.Adam(1e-3),
-                  d_optimizer=keras.optimizers.Adam(1e-3))
-    model.build_optimizers()
-    return model, data
-
-
 @pytest.mark.parametrize("variant", registry.variant_names())
-def test_one_fit_step_updates_both_networks(tiny_config, variant):
-    model, data = build(tiny_config(variant))
+def test_one_fit_step_updates_both_networks(variant):
+    model, data = tiny_model(variant)
     g_before = [w.numpy() for w in model.generator.trainable_weights]
     d_before = [w.numpy() for w in model.discriminator.trainable_weights]
     batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
@@ -36,8 +26,8 @@ def test_one_fit_step_updates_both_networks(tiny_config, variant):
 
 
 @pytest.mark.parametrize("variant", registry.variant_names())
-def test_get_config_round_trip(tiny_config, variant):
-    model, _ = build(tiny_config(variant))
+def test_get_config_round_trip(variant):
+    model, _ = tiny_model(variant)
     clone = type(model).from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     assert clone.generator.output_shape == model.generator.output_shape
@@ -50,7 +40,7 @@ def test_cgan_generates_the_requested_class_rows(tiny_config, tmp_path):
     grid = Image.open(result.last_sample)
     # One row per class (10) by 8 columns of 16 px images with 1 px gaps, upscaled x2.
     assert grid.size == ((8 * 17 + 1) * 2, (10 * 17 + 1) * 2)
-    model, _ = build(cfg)
+    model, _ = tiny_model("cgan")
     assert model.num_classes == 10
     z = np.zeros((2, 8), np.float32)
     a = model.generate(z, np.array([0, 1], np.int32)).numpy()
@@ -67,15 +57,15 @@ def test_conditional_variants_need_labels(tiny_config, tmp_path):
         train(cfg, tmp_path / "run", verbose=0, echo=lambda _: None)
 
 
-def one_step(cfg):
-    model, data = build(cfg)
+def one_step(variant, *sets):
+    model, data = tiny_model(variant, *sets)
     batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
     logs = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
     return model, {k: v[0] for k, v in logs.items()}
 
 
-def test_began_updates_k_t_and_logs_the_convergence_measure(tiny_config):
-    model, logs = one_step(tiny_config("began", "began.lambda_k=0.5", "began.gamma=0.7"))
+def test_began_updates_k_t_and_logs_the_convergence_measure():
+    model, logs = one_step("began", "began.lambda_k=0.5", "began.gamma=0.7")
     balance = 0.7 * logs["loss_real"] - logs["g_loss"]  # L(G(z)) is the generator's loss
     assert logs["k_t"] == 0.0  # the value the discriminator step used
     assert float(model.k_t.numpy()) == pytest.approx(np.clip(0.5 * balance, 0, 1), abs=1e-6)
@@ -83,8 +73,8 @@ def test_began_updates_k_t_and_logs_the_convergence_measure(tiny_config):
     assert "k_t" in [v.name for v in model.non_trainable_variables]  # checkpointed
 
 
-def test_wgan_clips_every_critic_weight(tiny_config):
-    model, _ = one_step(tiny_config("wgan", "wgan.clip=0.02"))
+def test_wgan_clips_every_critic_weight():
+    model, _ = one_step("wgan", "wgan.clip=0.02")
     for w in model.discriminator.trainable_weights:
         assert np.abs(w.numpy()).max() <= 0.02 + 1e-7, w.path
     assert "logit" not in [w.path.split("/")[-2] for w in model.discriminator.weights
@@ -95,8 +85,8 @@ def test_acgan_semi_supervised_hides_labels_per_class(tiny_config):
     from tfgan_app.data import load_from_config
     from tfgan_app.variants.acgan import ACGAN
 
-    cfg = tiny_config("acgan", "acgan.semi_supervised=true", "acgan.labeled_fraction=0.25",
-                      "data.max_examples=0")
+    sets = ["acgan.semi_supervised=true", "acgan.labeled_fraction=0.25", "data.max_examples=0"]
+    cfg = tiny_config("acgan", *sets)
     data = load_from_config(cfg.data, seed=0)
     seen = ACGAN.prepare_data(data, cfg.options, seed=0)
     assert np.array_equal(seen.x, data.x)
@@ -106,15 +96,15 @@ def test_acgan_semi_supervised_hides_labels_per_class(tiny_config):
         assert known[data.y == c].sum() == round(0.25 * (data.y == c).sum())
     again = ACGAN.prepare_data(data, cfg.options, seed=0)
     assert np.array_equal(again.y, seen.y)  # the seed fixes which labels are seen
-    model, _ = build(cfg)
+    model, _ = tiny_model("acgan", *sets)
     assert "logit" not in model.discriminator.output  # the logit is logsumexp(classes)
 
 
-def test_acgan_labeled_fraction_needs_semi_supervised(tiny_config):
+def test_acgan_labeled_fraction_needs_semi_supervised():
     from tfgan_app.errors import ConfigError
 
     with pytest.raises(ConfigError, match="labeled_fraction < 1 needs acgan.semi_supervised"):
-        build(tiny_config("acgan", "acgan.labeled_fraction=0.5"))
+        tiny_model("acgan", "acgan.labeled_fraction=0.5")
 
 
 def test_infogan_grids_vary_one_code_at_a_time(tiny_config, tmp_path):
@@ -122,7 +112,7 @@ def test_infogan_grids_vary_one_code_at_a_time(tiny_config, tmp_path):
     names = sorted(p.name for p in (tmp_path / "samples").iterdir())
     assert names == ["epoch_0001.png", "epoch_0001_code0.png", "epoch_0001_code1.png"]
     assert Image.open(result.last_sample).size == ((8 * 17 + 1) * 2, (10 * 17 + 1) * 2)
-    model, _ = build(tiny_config("infogan"))
+    model, _ = tiny_model("infogan")
     grids = model.sample_grids(np.random.default_rng(0))
     sweep = grids[1]
     assert np.allclose(sweep.cond["code"][:8, 0], np.linspace(-2, 2, 8))
@@ -132,11 +122,11 @@ def test_infogan_grids_vary_one_code_at_a_time(tiny_config, tmp_path):
     assert not np.allclose(out[0], out[1]), "the continuous code must change the output"
 
 
-def test_minibatch_std_is_rejected_by_autoencoder_discriminators(tiny_config):
+def test_minibatch_std_is_rejected_by_autoencoder_discriminators():
     from tfgan_app.errors import ConfigError
 
     with pytest.raises(ConfigError, match="model.minibatch_std is not supported by began"):
-        build(tiny_config("began", "model.minibatch_std=4"))
+        tiny_model("began", "model.minibatch_std=4")
 
 
 def test_pack_layer_concatenates_contiguous_samples():
@@ -153,16 +143,16 @@ def test_pack_layer_concatenates_contiguous_samples():
         Pack(4)(points)
 
 
-def test_packed_discriminator_judges_groups(tiny_config):
+def test_packed_discriminator_judges_groups():
     from tfgan_app.errors import ConfigError
 
-    model, _ = build(tiny_config("gan", "data.dataset=ring", "model.pack=4"))
+    model, _ = tiny_model("gan", "data.dataset=ring", "model.pack=4")
     assert model.discriminate(np.zeros((8, 2), np.float32)).shape == (2, 1)
-    model, _ = build(tiny_config("dcgan", "model.pack=2"))
+    model, _ = tiny_model("dcgan", "model.pack=2")
     assert model.discriminate(np.zeros((8, 16, 16, 1), np.float32)).shape == (4, 1)
     for variant in ("cgan", "acgan", "infogan", "began"):
         with pytest.raises(ConfigError, match=f"model.pack=2 is not supported by {variant}"):
-            build(tiny_config(variant, "model.pack=2"))
+            tiny_model(variant, "model.pack=2")
 
 
 def test_pack_must_divide_the_replica_batch(tiny_config, tmp_path):

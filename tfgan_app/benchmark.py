@@ -10,9 +10,9 @@ same process for the compute dtype, and their ratio, plus how fast the input pip
 delivers batches.
 
 `--preset kerasio` trains the keras.io WGAN-GP example's setting (its 28x28 networks,
-latent 128, Adam(2e-4, 0.5, 0.9), 3 critic steps); `--baseline` times that example's own
-straightforward `train_step` (`KerasIOWGANGP` below) on the same networks, data and batch:
-the reference the app's `wgan_gp` is compared with.
+latent 128, Adam(2e-4, 0.5, 0.9), 3 critic steps). The maintainers' script
+tools/benchmark_baseline.py times that example's own `train_step` on the same networks,
+data and batch through `run_benchmark`: the reference the app's `wgan_gp` is compared with.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ EPILOG = """\
 examples:
   python -m tfgan_app.benchmark --variant dcgan --batch-size 64 --steps 50
   python -m tfgan_app.benchmark --variant dcgan --batch-size 64 --steps 50 --mixed-precision
-  python -m tfgan_app.benchmark --baseline --batch-size 512 --steps 5
   python -m tfgan_app.benchmark --variant wgan_gp --preset kerasio --batch-size 512 --steps 5 \\
       --mixed-precision
   python -m tfgan_app.benchmark --variant gan --dataset ring --steps-per-execution 12
@@ -49,35 +48,32 @@ def kerasio_sets(variant: str) -> list[str]:
             f"{variant}.d_steps=3"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from tfgan_app.distribute import STRATEGY_CHOICES
-
-    parser = argparse.ArgumentParser(
-        prog="python -m tfgan_app.benchmark", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Measure training throughput (images/s, ms/step, FLOP/s).")
-    parser.add_argument("--variant", help="variant to time (default: wgan_gp with "
-                                          "--baseline, else required)")
-    parser.add_argument("--dataset", metavar="SPEC", help="dataset spec (default: digits)")
-    parser.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
+def add_timing_arguments(parser):
+    """Add --steps and --warmup (also used by tools/benchmark_baseline.py)."""
     parser.add_argument("--steps", type=int, default=20, metavar="N",
                         help="timed steps (default: 20)")
     parser.add_argument("--warmup", type=int, default=3, metavar="N",
                         help="untimed steps first (tracing, allocation; default: 3)")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="train.precision=mixed (bfloat16 on CPU/TPU, float16 on GPU)")
-    parser.add_argument("--jit", action="store_true", help="XLA-compile the train step")
-    parser.add_argument("--steps-per-execution", type=int, metavar="N",
-                        help="steps per call into the TF runtime")
-    parser.add_argument("--strategy", choices=STRATEGY_CHOICES, help="tf.distribute strategy")
+
+
+def check_timing(args):
+    """UsageError unless --steps and --warmup make a measurement."""
+    from tfgan_app.errors import UsageError
+
+    if args.steps < 1 or args.warmup < 0:
+        raise UsageError("--steps must be >= 1 and --warmup >= 0")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgan_app.benchmark", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Measure training throughput (images/s, ms/step, FLOP/s).")
+    cli.add_run_arguments(parser, variant_help="variant to time (required; python -m "
+                                               "tfgan_app.train --help lists them)")
+    add_timing_arguments(parser)
     parser.add_argument("--preset", choices=["kerasio"],
                         help="kerasio: the keras.io WGAN-GP example's networks and settings")
-    parser.add_argument("--baseline", action="store_true",
-                        help="time the keras.io WGAN-GP example's plain train_step instead "
-                             "(implies --preset kerasio)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        dest="sets", help="override one config key (repeatable)")
     return parser
 
 
@@ -117,93 +113,29 @@ def step_flops(model, batch) -> float:
         logger.setLevel(level)
 
 
-class KerasIOWGANGP(keras.Model):
-    """The keras.io WGAN-GP example's `train_step`, as a user would write it: the baseline.
+def app_model(cfg, data, variant_cls, *, precision: str, jit: bool, steps_per_execution: int):
+    """The model `python -m tfgan_app.train` builds for `cfg` (fresh, nothing restored)."""
+    from tfgan_app import training
+    from tfgan_app.data.pipeline import steps_per_epoch
+    from tfgan_app.plan import RunPlan
 
-    `tf.random` draws and `reduce_mean` losses: right on one device only (under a strategy
-    the means would be per replica), which is all it is timed on. Under a mixed policy the
-    networks' outputs are cast to float32, as the Keras mixed precision guide advises.
-    """
-
-    def __init__(self, generator, critic, latent_dim: int, d_steps: int = 3,
-                 gp_weight: float = 10.0):
-        super().__init__(name="kerasio_wgan_gp")
-        self.generator, self.critic = generator, critic
-        self.latent_dim, self.d_steps, self.gp_weight = latent_dim, d_steps, gp_weight
-        self.built = True
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
-
-    def penalty(self, real, fake):
-        alpha = tf.random.uniform([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0)
-        interpolated = real + alpha * (fake - real)
-        with tf.GradientTape() as tape:
-            tape.watch(interpolated)
-            pred = tf.cast(self.critic(interpolated, training=True)["logit"], tf.float32)
-        grads = tape.gradient(pred, interpolated)
-        norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-10)
-        return tf.reduce_mean((norm - 1.0) ** 2)
-
-    def train_step(self, data):
-        real = data[0] if isinstance(data, tuple) else data
-        batch = tf.shape(real)[0]
-        for _ in range(self.d_steps):
-            z = tf.random.normal([batch, self.latent_dim])
-            with tf.GradientTape() as tape:
-                fake = tf.cast(self.generator(z, training=True), tf.float32)
-                fake_logits = tf.cast(self.critic(fake, training=True)["logit"], tf.float32)
-                real_logits = tf.cast(self.critic(real, training=True)["logit"], tf.float32)
-                d_cost = tf.reduce_mean(fake_logits) - tf.reduce_mean(real_logits)
-                d_loss = d_cost + self.gp_weight * self.penalty(real, fake)
-            grads = tape.gradient(d_loss, self.critic.trainable_variables)
-            self.d_optimizer.apply_gradients(
-                zip(grads, self.critic.trainable_variables))
-        z = tf.random.normal([batch, self.latent_dim])
-        with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)
-            g_loss = -tf.reduce_mean(tf.cast(self.critic(fake, training=True)["logit"],
-                                             tf.float32))
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        return {"d_loss": d_loss, "g_loss": g_loss}
+    # The strategy whose scope the caller entered; no run directory, no checkpoints.
+    plan = RunPlan(strategy=tf.distribute.get_strategy(), chief=True, precision=precision,
+                   jit=jit, steps_per_epoch=steps_per_epoch(data, cfg.train.batch_size),
+                   steps_per_execution=steps_per_execution)
+    return training.build_model(cfg, data, plan)
 
 
-
-def _make_model(cfg, data, variant_cls, baseline: bool, precision: str, jit: bool,
-                per_execution: int):
-    from tfgan_app import networks, performance, training
-
-    if not baseline:
-        from tfgan_app.data.pipeline import steps_per_epoch
-        from tfgan_app.plan import RunPlan
-
-        # The strategy whose scope the caller entered; no run directory, no checkpoints.
-        plan = RunPlan(strategy=tf.distribute.get_strategy(), chief=True, precision=precision,
-                       jit=jit, steps_per_epoch=steps_per_epoch(data, cfg.train.batch_size),
-                       steps_per_execution=per_execution)
-        return training.build_model(cfg, data, plan)
-    generator = networks.kerasio_generator(cfg.model, data.shape)
-    critic = networks.kerasio_discriminator(cfg.model, data.shape)
-    model = KerasIOWGANGP(generator, critic, cfg.model.latent_dim,
-                                d_steps=cfg.options.d_steps, gp_weight=cfg.options.gp_weight)
-
-    def adam():
-        return performance.wrap_optimizer(keras.optimizers.Adam(
-            cfg.train.d_lr, beta_1=cfg.train.beta_1, beta_2=cfg.train.beta_2), precision)
-
-    model.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit,
-                  steps_per_execution=per_execution)
-    return model
-
-
-def run_benchmark(cfg, *, steps: int, warmup: int, baseline: bool = False,
+def run_benchmark(cfg, *, steps: int, warmup: int, make_model=app_model, name: str = "",
                   echo=print) -> dict:
-    """Time `steps` train steps of `cfg`; return the summary (also the CLI's JSON line)."""
+    """Time `steps` train steps of `cfg`; return the summary (also the CLI's JSON line).
+
+    Args:
+      cfg: the resolved run config (data, batch, strategy, precision, XLA, seed).
+      steps, warmup: timed and untimed train steps, rounded up to whole executions.
+      make_model: builds the compiled model, called like `app_model` in the strategy scope.
+      name: what is timed, for the summary's "variant" (default: cfg.variant).
+    """
     from tfgan_app import distribute, performance, training
     from tfgan_app.data.pipeline import training_batches
     from tfgan_app.errors import UsageError
@@ -213,9 +145,6 @@ def run_benchmark(cfg, *, steps: int, warmup: int, baseline: bool = False,
     keras.utils.set_random_seed(tc.seed)
     data, variant_cls = training.load_data(cfg)
     replicas = strategy.num_replicas_in_sync
-    if baseline and replicas > 1:
-        raise UsageError("--baseline runs on one device only (its losses are per-replica "
-                         "means); drop --strategy")
     if tc.batch_size % replicas:
         raise UsageError(f"--batch-size {tc.batch_size} must be divisible by the "
                          f"{replicas} replicas")
@@ -226,12 +155,13 @@ def run_benchmark(cfg, *, steps: int, warmup: int, baseline: bool = False,
     warmup = -(-max(warmup, 1) // per_execution) * per_execution
 
     with performance.dtype_policy(precision), strategy.scope():
-        model = _make_model(cfg, data, variant_cls, baseline, precision, jit, per_execution)
+        model = make_model(cfg, data, variant_cls, precision=precision, jit=jit,
+                           steps_per_execution=per_execution)
     batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed, first_epoch=0,
                                last_epoch=10 ** 6)
 
-    what = "keras.io WGAN-GP baseline" if baseline else cfg.variant
-    echo(f"{what} on {data.name} ({'x'.join(map(str, data.shape))}), batch {tc.batch_size}; "
+    name = name or cfg.variant
+    echo(f"{name} on {data.name} ({'x'.join(map(str, data.shape))}), batch {tc.batch_size}; "
          f"{distribute.describe(strategy)}; {precision}; XLA {'on' if jit else 'off'}; "
          f"{per_execution} step(s) per execution; {warmup} warm-up + {steps} timed steps")
 
@@ -250,7 +180,8 @@ def run_benchmark(cfg, *, steps: int, warmup: int, baseline: bool = False,
 
     # Op count of one step, traced on a float32 copy outside the strategy.
     with performance.dtype_policy("float32"):
-        flop_model = _make_model(cfg, data, variant_cls, baseline, "float32", False, 1)
+        flop_model = make_model(cfg, data, variant_cls, precision="float32", jit=False,
+                                steps_per_execution=1)
     x, y = next(iter(training_batches(data, batch_size=tc.batch_size, seed=tc.seed,
                                       first_epoch=0, last_epoch=1)))
     flops = step_flops(flop_model, (x, y))
@@ -262,7 +193,7 @@ def run_benchmark(cfg, *, steps: int, warmup: int, baseline: bool = False,
     step_s = total / steps
     achieved = flops / step_s / 1e9
     summary = {
-        "variant": "kerasio_wgan_gp_baseline" if baseline else cfg.variant,
+        "variant": name,
         "dataset": data.name, "image_shape": list(data.shape), "batch_size": tc.batch_size,
         "strategy": distribute.strategy_name(strategy), "replicas": replicas, "precision": precision,
         "jit": jit, "steps_per_execution": per_execution, "steps": steps,
@@ -312,25 +243,14 @@ class _StepTimer(keras.callbacks.Callback):
 
 def main(argv=None) -> int:
     from tfgan_app.config import resolve_config
-    from tfgan_app.errors import UsageError
 
     args = build_parser().parse_args(argv)
-    variant = args.variant or ("wgan_gp" if args.baseline else None)
-    if variant is None:
-        raise UsageError("--variant is required (or --baseline)")
-    if args.baseline and variant != "wgan_gp":
-        raise UsageError(f"--baseline is the keras.io WGAN-GP example; compare it with "
-                         f"--variant wgan_gp, not {variant}")
-    if args.steps < 1 or args.warmup < 0:
-        raise UsageError("--steps must be >= 1 and --warmup >= 0")
-    sets = kerasio_sets(variant) if args.preset == "kerasio" or args.baseline else []
-    flags = {"data.dataset": args.dataset, "train.batch_size": args.batch_size,
-             "train.strategy": args.strategy, "train.seed": args.seed,
-             "train.precision": "mixed" if args.mixed_precision else None,
-             "train.jit": "on" if args.jit else None,
-             "train.steps_per_execution": args.steps_per_execution}
-    cfg = resolve_config(variant, flags=flags, sets=sets + args.sets)
-    summary = run_benchmark(cfg, steps=args.steps, warmup=args.warmup, baseline=args.baseline)
+    variant = cli.run_variant(args)
+    check_timing(args)
+    sets = kerasio_sets(variant) if args.preset == "kerasio" else []
+    cfg = resolve_config(variant, config_file=args.config, flags=cli.run_flags(args),
+                         sets=sets + args.sets)
+    summary = run_benchmark(cfg, steps=args.steps, warmup=args.warmup)
     print(json.dumps(summary), flush=True)
     return 0
 

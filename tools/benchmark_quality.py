@@ -12,7 +12,8 @@ Each run is `python -m tfgan_app.train --variant V --dataset D --seed S` into
 OUT/D/V/seed_S; its last epoch is evaluated by the training run itself (eval/ columns of
 history.csv), so the numbers are exactly what a user's run reports. Finished runs are not
 trained again (the same command resumes or returns at once), so an interrupted benchmark
-continues where it stopped. Writes OUT/results.json and OUT/results.md.
+continues where it stopped. Writes OUT/results.json and OUT/results.md. The variants are
+those tfgan_app registers (it must be importable: installed, or PYTHONPATH=.).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ["gan", "dcgan", "cgan", "acgan", "infogan", "wgan", "wgan_gp", "lsgan", "began",
-            "dragan", "ebgan"]
 MARK_START, MARK_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 # (method, modes, high-quality %, reverse KL) as the papers print them ("" = not given).
 PUBLISHED = {
@@ -47,6 +46,13 @@ PUBLISHED = {
              ("PacGAN4 (PacGAN Table 1)", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01")],
 }
 MODES = {"ring": 8, "grid": 25}
+
+
+def variant_names() -> list[str]:
+    """Every variant the app registers: a new variant gets benchmarked and tabulated too."""
+    from tfgan_app import registry
+
+    return registry.variant_names()
 
 
 def read_run(record: dict, run_dir: Path) -> dict:
@@ -72,7 +78,7 @@ def existing_runs(out: Path) -> list[dict]:
     for history in sorted(out.glob("*/*/seed_*/history.csv")):
         run_dir = history.parent
         dataset, variant = run_dir.parent.parent.name, run_dir.parent.name
-        if variant in VARIANTS and dataset in ("ring", "grid", "digits"):
+        if variant in variant_names() and dataset in ("ring", "grid", "digits"):
             record = read_run({"variant": variant, "dataset": dataset,
                                "seed": int(run_dir.name[5:]), "run_dir": str(run_dir),
                                "returncode": 0}, run_dir)
@@ -125,7 +131,7 @@ def toy_table(dataset: str, records: list[dict]) -> list[str]:
              "",
              "| method | seeds | modes | high-quality % | reverse KL | time per run |",
              "|---|---|---|---|---|---|"]
-    for variant in VARIANTS:
+    for variant in variant_names():
         runs = [r for r in records if r["variant"] == variant and r["dataset"] == dataset]
         if not runs:
             if variant != "dcgan":  # on points dcgan is gan
@@ -153,7 +159,7 @@ def digits_table(records: list[dict]) -> list[str]:
              "| variant | seeds | classifier score | % of real | Frechet | KID | "
              "label accuracy | code agreement | time per run |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for variant in VARIANTS:
+    for variant in variant_names():
         ok = [r for r in runs if r["variant"] == variant]
         if not ok:
             lines.append(f"| `{variant}` | 0 | not run yet | | | | | | |")
@@ -196,7 +202,7 @@ def update_readme(readme: Path, table: str):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="ring,grid,digits")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default=",".join(variant_names()))
     parser.add_argument("--seeds", default="0,1,2", help="seeds for ring and grid")
     parser.add_argument("--digits-seeds", default="0", help="seeds for digits")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
@@ -220,7 +226,7 @@ def main(argv=None) -> int:
             print(f"updated {args.readme}")
         return 0
     variants = [v for v in args.variants.split(",") if v]
-    unknown = sorted(set(variants) - set(VARIANTS))
+    unknown = sorted(set(variants) - set(variant_names()))
     if unknown:
         parser.error(f"unknown variants: {', '.join(unknown)}")
     jobs = []

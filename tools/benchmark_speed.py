@@ -26,13 +26,15 @@ DCGAN = ["--variant", "dcgan", "--batch-size", "64", "--steps", "56"]
 DCGAN32 = ["--variant", "dcgan", "--batch-size", "128", "--steps", "20",
            "--set", "data.image_size=32"]
 KERASIO = ["--batch-size", "512", "--steps", "5", "--warmup", "2"]
+# The keras.io example's own train_step: a case whose arguments start with this runs it.
+BASELINE = "tools/benchmark_baseline.py"
 RING = ["--variant", "gan", "--dataset", "ring", "--batch-size", "128", "--steps", "156"]
 
 # (name, reference case name or None, benchmark arguments)
 CASES = [
-    ("keras.io WGAN-GP baseline, float32", None, ["--baseline", *KERASIO]),
+    ("keras.io WGAN-GP baseline, float32", None, [BASELINE, *KERASIO]),
     ("keras.io WGAN-GP baseline, mixed_bfloat16", "keras.io WGAN-GP baseline, float32",
-     ["--baseline", *KERASIO, "--mixed-precision"]),
+     [BASELINE, *KERASIO, "--mixed-precision"]),
     ("wgan_gp (kerasio nets), float32", "keras.io WGAN-GP baseline, float32",
      ["--variant", "wgan_gp", "--preset", "kerasio", *KERASIO]),
     ("wgan_gp (kerasio nets), mixed_bfloat16", "keras.io WGAN-GP baseline, float32",
@@ -59,10 +61,17 @@ CASES = [
 ]
 
 
+def command(args: list[str]) -> list[str]:
+    """The case's command line after `python`."""
+    return list(args) if args[0] == BASELINE else ["-m", "tfgan_app.benchmark", *args]
+
+
 def run_case(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "tfgan_app.benchmark", *args], cwd=ROOT,
+    # PYTHONPATH: the baseline script imports this checkout's tfgan_app, as -m does from ROOT.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, *command(args)], cwd=ROOT,
                           capture_output=True, text=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path})
     lines = proc.stdout.strip().splitlines()
     if proc.returncode or not lines:
         raise SystemExit(f"benchmark {' '.join(args)} failed ({proc.returncode}):\n"
@@ -84,7 +93,7 @@ def table(results: dict) -> str:
                      f"{r['step_ms']:.1f} | {r['flops_per_step'] / 1e9:.1f} | "
                      f"{r['peak_fraction']:.0%} of {r['peak_gflop_per_sec']:.0f} GFLOP/s "
                      f"({r['peak_dtype']}) | {speedup} |")
-    commands = [f"- {name}: `python -m tfgan_app.benchmark {' '.join(args)}`"
+    commands = [f"- {name}: `python {' '.join(command(args))}`"
                 for name, _, args in CASES if name in results]
     return "\n".join(lines + ["", "Commands:", ""] + commands)
 

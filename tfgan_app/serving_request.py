@@ -1,10 +1,10 @@
 """Build a TF Serving REST request for an exported generator and check it with saved_model_cli.
 
-    python tools/serving_request.py build runs/cgan/export/cgan/150 --num 2 --label 7 \
+    python -m tfgan_app.serving_request build runs/cgan/export/cgan/150 --num 2 --label 7 \
         --out request.json
-    python tools/serving_request.py build runs/cgan/export/cgan/150 --signature sample \
+    python -m tfgan_app.serving_request build runs/cgan/export/cgan/150 --signature sample \
         --num 4 --seed 1 --out sample_request.json
-    python tools/serving_request.py check runs/cgan/export/cgan/150 request.json \
+    python -m tfgan_app.serving_request check runs/cgan/export/cgan/150 request.json \
         --response response.json
 
 `build` writes the JSON body to POST to http://HOST:8501/v1/models/<variant>:predict:
@@ -14,42 +14,36 @@ serving_default in TF Serving's row format ({"instances": [{"z": [...], "label":
 label ranges), runs it with `saved_model_cli run` (the same SavedModel loader TF Serving
 uses, out of process), compares with tf.saved_model.load, and writes the response TF Serving
 would return ({"predictions": [...]} for rows, {"outputs": ...} for columns). TF Serving
-itself is not needed. Exit code 2 for a bad request or arguments, 1 if saved_model_cli fails.
+itself is not needed. Exit codes: 0 ok, 1 if saved_model_cli fails, 2 for a bad request or
+arguments.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfgan_app import cli  # noqa: I001 (before TensorFlow: quiet start-up)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-
-class Usage(Exception):
-    pass
+from tfgan_app.errors import RunFailure, UsageError
 
 
 def _signature(model: Path, name: str):
     import tensorflow as tf
 
-    from tfgan_app.errors import UsageError
     from tfgan_app.export import read_metadata
 
-    try:
-        meta = read_metadata(model)
-    except UsageError as exc:
-        raise Usage(str(exc)) from None
+    meta = read_metadata(model)
     signatures = tf.saved_model.load(str(model)).signatures
     if name not in signatures:
-        raise Usage(f"{model} has no signature {name!r} (it has: {', '.join(signatures)})")
+        raise UsageError(f"{model} has no signature {name!r} (it has: {', '.join(signatures)})")
     return meta, signatures[name]
 
 
@@ -62,10 +56,10 @@ def build(model: Path, signature: str, num: int, seed: int, label: int | None) -
               i["dtype"].startswith("int")}
     if label is not None:
         if not ranges:
-            raise Usage("--label given, but this generator takes no label")
+            raise UsageError("--label given, but this generator takes no label")
         name, info = next(iter(ranges.items()))
         if not info["low"] <= label < info["high"]:
-            raise Usage(f"--label {label} is out of range: {name} must be in "
+            raise UsageError(f"--label {label} is out of range: {name} must be in "
                         f"[{info['low']}, {info['high']})")
     if signature == "sample":
         inputs = {"num_samples": num, "seed": seed}
@@ -93,40 +87,40 @@ def parse(request: dict, meta: dict, fn) -> tuple[dict, bool]:
     if "instances" in request:
         rows = request["instances"]
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-            raise Usage('"instances" must be a non-empty list of objects, one per sample')
+            raise UsageError('"instances" must be a non-empty list of objects, one per sample')
         raw = {name: [row.get(name) for row in rows] for name in {k for r in rows for k in r}}
         rowwise = True
     elif isinstance(request.get("inputs"), dict):
         raw, rowwise = request["inputs"], False
     else:
-        raise Usage('a request needs "instances" (row format) or "inputs" (columnar format)')
+        raise UsageError('a request needs "instances" (row format) or "inputs" (columnar format)')
     unknown = sorted(set(raw) - set(specs))
     missing = sorted(set(specs) - set(raw))
     if unknown or missing:
-        raise Usage(f"inputs do not match the signature: unknown {unknown}, missing "
+        raise UsageError(f"inputs do not match the signature: unknown {unknown}, missing "
                     f"{missing}; it takes {sorted(specs)}")
     out = {}
     for name, spec in specs.items():
         value = raw[name]
         if rowwise and any(v is None for v in value):
-            raise Usage(f"every instance needs {name!r}")
+            raise UsageError(f"every instance needs {name!r}")
         try:
             array = np.asarray(value)
         except ValueError:
-            raise Usage(f"{name}: rows of different lengths") from None
+            raise UsageError(f"{name}: rows of different lengths") from None
         integer = spec.dtype.is_integer
         if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or
                                          (not integer and np.issubdtype(array.dtype,
                                                                         np.floating))):
             kind = "integers" if integer else "numbers"
-            raise Usage(f"{name} must hold {kind} ({spec.dtype.name}), got {array.dtype}")
+            raise UsageError(f"{name} must hold {kind} ({spec.dtype.name}), got {array.dtype}")
         if not tf.TensorShape(array.shape).is_compatible_with(spec.shape):
-            raise Usage(f"{name} has shape {list(array.shape)}; the signature expects "
+            raise UsageError(f"{name} has shape {list(array.shape)}; the signature expects "
                         f"{spec.shape.as_list()} (None: any batch size)")
         info = meta["inputs"].get(name, {})
         if integer and "high" in info and array.size and (
                 array.min() < info["low"] or array.max() >= info["high"]):
-            raise Usage(f"{name} values must be in [{info['low']}, {info['high']})")
+            raise UsageError(f"{name} values must be in [{info['low']}, {info['high']})")
         out[name] = array.astype(spec.dtype.as_numpy_dtype)
     return out, rowwise
 
@@ -149,7 +143,7 @@ def check(model: Path, request: dict, saved_model_cli: str) -> tuple[dict, float
         outputs = sorted((work / "out").glob("*.npy")) if (work / "out").is_dir() else []
         if proc.returncode or len(outputs) != 1:
             tail = "\n".join(proc.stderr.strip().splitlines()[-3:])
-            raise RuntimeError(f"saved_model_cli run failed (exit {proc.returncode}):\n{tail}")
+            raise RunFailure(f"saved_model_cli run failed (exit {proc.returncode}):\n{tail}")
         result = np.load(outputs[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -161,8 +155,10 @@ def check(model: Path, request: dict, saved_model_cli: str) -> tuple[dict, float
     return ({"predictions": values} if rowwise else {"outputs": values}), diff
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgan_app.serving_request", description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="write a request JSON for a SavedModel")
     b.add_argument("model", type=Path, help="SavedModel directory (export/<variant>/<version>)")
@@ -176,36 +172,33 @@ def main(argv=None) -> int:
     c.add_argument("model", type=Path)
     c.add_argument("request", type=Path, help="request JSON file")
     c.add_argument("--response", type=Path, help="write the expected response JSON here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if not (args.model / "saved_model.pb").is_file():
+        raise UsageError(f"{args.model} is not a SavedModel directory (no saved_model.pb)")
+    if args.command == "build":
+        if args.num < 1:
+            raise UsageError(f"--num must be positive, not {args.num}")
+        text = json.dumps(build(args.model, args.signature, args.num, args.seed,
+                                args.label)) + "\n"
+        if args.out:
+            args.out.write_text(text)
+            print(f"wrote {args.out}")
+        else:
+            print(text, end="")
+        return 0
     try:
-        if not (args.model / "saved_model.pb").is_file():
-            raise Usage(f"{args.model} is not a SavedModel directory (no saved_model.pb)")
-        if args.command == "build":
-            if args.num < 1:
-                raise Usage(f"--num must be positive, not {args.num}")
-            text = json.dumps(build(args.model, args.signature, args.num, args.seed,
-                                    args.label)) + "\n"
-            if args.out:
-                args.out.write_text(text)
-                print(f"wrote {args.out}")
-            else:
-                print(text, end="")
-            return 0
-        try:
-            request = json.loads(args.request.read_text())
-        except (OSError, ValueError) as exc:
-            raise Usage(f"cannot read request {args.request}: {exc}") from None
-        if not isinstance(request, dict):
-            raise Usage(f"{args.request} must hold a JSON object")
-        cli = shutil.which("saved_model_cli") or str(Path(sys.executable).with_name(
-            "saved_model_cli"))
-        response, diff = check(args.model, request, cli)
-    except Usage as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        request = json.loads(args.request.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read request {args.request}: {exc}") from None
+    if not isinstance(request, dict):
+        raise UsageError(f"{args.request} must hold a JSON object")
+    saved_model_cli = shutil.which("saved_model_cli") or str(
+        Path(sys.executable).with_name("saved_model_cli"))
+    response, diff = check(args.model, request, saved_model_cli)
     body = next(iter(response.values()))
     shape = list(np.shape(body))
     print(f"ok: saved_model_cli ran {request.get('signature_name', 'serving_default')} on "
@@ -217,5 +210,10 @@ def main(argv=None) -> int:
     return 0
 
 
+def console_main():
+    """Entry point of the `tfgan-serving-request` console script."""
+    sys.exit(cli.run(main))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -1,46 +1,32 @@
 """Draw samples from an exported generator (SavedModel or .tflite) into a grid PNG.
 
-    python tools/sample_export.py runs/dcgan/export/dcgan/150 --out dcgan.png
-    python tools/sample_export.py runs/cgan/export/cgan_int8.tflite --out cgan_int8.png
-    python tools/sample_export.py runs/cgan/export/cgan/150 --label 7 --num 16
+    python -m tfgan_app.sample runs/dcgan/export/dcgan/150 --out dcgan.png
+    python -m tfgan_app.sample runs/cgan/export/cgan_int8.tflite --out cgan_int8.png
+    python -m tfgan_app.sample runs/cgan/export/cgan/150 --label 7 --num 16
 
 Runs the exported file itself (tf.saved_model.load or the LiteRT interpreter), not the
 Keras model. Latents come from --seed, so a SavedModel and its TFLite files given the same
 seed draw the same samples and their grids can be compared side by side. Conditional
 generators get one row per class (or every sample of --label); InfoGAN one row per
-category. Toy-data generators give a scatter plot. Exit code 2 for bad arguments.
+category. Toy-data generators give a scatter plot. Exit codes: 0 ok, 1 runtime failure,
+2 bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfgan_app import cli  # noqa: I001 (before TensorFlow: quiet start-up)
 
-import numpy as np  # noqa: E402
-
-
-class Usage(Exception):
-    pass
-
-
-def load(model: Path):
-    """(metadata dict, run(inputs dict) -> output array) for a SavedModel dir or .tflite."""
-    from tfgan_app.errors import UsageError
-    from tfgan_app.export import load_exported
-
-    try:
-        return load_exported(model)
-    except UsageError as exc:
-        raise Usage(str(exc)) from None
+import numpy as np
 
 
 def draw(meta: dict, num: int, seed: int, label: int | None):
     """Inputs for `num` samples and the number of grid rows."""
+    from tfgan_app.errors import UsageError
     from tfgan_app.export import draw_inputs
 
     inputs = draw_inputs(meta["inputs"], num, np.random.default_rng(seed))
@@ -52,19 +38,21 @@ def draw(meta: dict, num: int, seed: int, label: int | None):
         low, high = info["low"], info["high"]
         if label is not None:
             if not low <= label < high:
-                raise Usage(f"--label {label} is out of range: {name} must be in "
-                            f"[{low}, {high})")
+                raise UsageError(f"--label {label} is out of range: {name} must be in "
+                                 f"[{low}, {high})")
             inputs[name] = np.full(num, label, np.int32)
         else:
             rows = high - low
             inputs[name] = (low + np.arange(num) * rows // num).astype(np.int32)
     elif label is not None:
-        raise Usage("--label given, but this generator takes no label")
+        raise UsageError("--label given, but this generator takes no label")
     return inputs, max(1, min(rows, num))
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgan_app.sample", description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path, help="SavedModel directory or .tflite file")
     parser.add_argument("--num", type=int, default=None,
                         help="samples (default: 8 per class, else 64; 1000 points)")
@@ -73,20 +61,23 @@ def main(argv=None) -> int:
                         help="class for every sample (conditional generators)")
     parser.add_argument("--out", type=Path, default=Path("samples.png"), help="PNG to write")
     parser.add_argument("--scale", type=int, default=4, help="pixel upscaling (default 4)")
-    args = parser.parse_args(argv)
-    try:
-        meta, run = load(args.model)
-        high = [info["high"] - info["low"] for info in meta["inputs"].values()
-                if info["dtype"].startswith("int") and "high" in info]
-        num = args.num or (1000 if meta.get("kind") == "points" else
-                           8 * high[0] if high and args.label is None else 64)
-        if num < 1:
-            raise Usage(f"--num must be positive, not {num}")
-        inputs, rows = draw(meta, num, args.seed, args.label)
-    except Usage as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return parser
+
+
+def main(argv=None) -> int:
     from tfgan_app import plotting
+    from tfgan_app.errors import UsageError
+    from tfgan_app.export import load_exported
+
+    args = build_parser().parse_args(argv)
+    meta, run = load_exported(args.model)
+    high = [info["high"] - info["low"] for info in meta["inputs"].values()
+            if info["dtype"].startswith("int") and "high" in info]
+    num = args.num or (1000 if meta.get("kind") == "points" else
+                       8 * high[0] if high and args.label is None else 64)
+    if num < 1:
+        raise UsageError(f"--num must be positive, not {num}")
+    inputs, rows = draw(meta, num, args.seed, args.label)
 
     out = np.asarray(run(inputs))
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -98,5 +89,10 @@ def main(argv=None) -> int:
     return 0
 
 
+def console_main():
+    """Entry point of the `tfgan-sample` console script."""
+    sys.exit(cli.run(main))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -1,0 +1,104 @@
+"""What tests share besides fixtures: tiny configs and models, and ways to run commands.
+
+Tests import it as `from helpers import ...` (pytest puts tests/ on sys.path for conftest).
+"""
+
+import functools
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Small enough that a training epoch takes well under a second on 2 cores.
+TINY = [
+    "model.latent_dim=8", "model.g_filters=8", "model.d_filters=8",
+    "model.mlp_units=16", "model.mlp_layers=1",
+    "train.batch_size=8", "train.epochs=1", "data.toy_samples=64", "data.max_examples=64",
+    "train.export=false",  # tests/test_export.py covers exporting
+    "train.eval_samples=200",  # the last epoch is evaluated; tests/test_evaluation.py checks
+]
+
+
+def run_cli(main, capsys, *argv):
+    """(exit code, stdout, stderr) of a command's main() run as its console script runs it."""
+    from tfgan_app import cli
+
+    code = cli.run(main, [str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def python_env(**extra) -> dict:
+    """Environment for a Python subprocess: quiet TensorFlow, this checkout's tfgan_app.
+
+    The checkout goes first on PYTHONPATH because an installed tfgan_app (or an editable
+    install of another checkout) would otherwise be imported from any other directory.
+    """
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": path, **extra}
+
+
+def run_python(*argv, cwd=ROOT, timeout=300):
+    """(exit code, stdout, stderr) of `python ARGV` in its own process.
+
+    For what only a separate process shows: a `python -m` entry point, a fresh working
+    directory, no traceback on stderr. Everything else runs faster through `run_cli`.
+    """
+    proc = subprocess.run([sys.executable, *map(str, argv)], cwd=cwd, env=python_env(),
+                          capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@functools.cache
+def load_tool(name: str):
+    """The maintainers' script tools/<name>.py as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"tools.{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_model(variant, *sets, optimizer=None, model_cls=None):
+    """A `variant` model for TINY + `sets`, compiled, with its optimizers built.
+
+    Built in the current strategy scope, on the data the config loads with seed 0 (without
+    the variant's training-time data preparation).
+
+    Args:
+      variant: a registered variant name.
+      *sets: extra `section.key=value` overrides.
+      optimizer: makes each network's optimizer (default: Adam(1e-3)).
+      model_cls: a class to build instead of the registered one (e.g. a broken subclass).
+
+    Returns:
+      (model, data).
+    """
+    import keras
+
+    from tfgan_app import registry
+    from tfgan_app.config import resolve_config
+    from tfgan_app.data import load_from_config
+
+    cfg = resolve_config(variant, sets=TINY + list(sets))
+    data = load_from_config(cfg.data, seed=0)
+    model = (model_cls or registry.get_variant(variant)).from_run_config(cfg, data)
+    make = optimizer or (lambda: keras.optimizers.Adam(1e-3))
+    model.compile(g_optimizer=make(), d_optimizer=make())
+    model.build_optimizers()
+    return model, data
+
+
+def train_tiny_runs(tmp_path_factory, cases: dict) -> dict:
+    """{case: run dir} for cases {name: (variant, extra --set items, ...)}, tiny and trained."""
+    from tfgan_app.config import resolve_config
+    from tfgan_app.training import train
+
+    runs = {}
+    for case, (variant, sets, *_) in cases.items():
+        run = tmp_path_factory.mktemp(case)
+        train(resolve_config(variant, sets=TINY + sets), run, verbose=0, echo=lambda _: None)
+        runs[case] = run
+    return runs
