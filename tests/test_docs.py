@@ -2,6 +2,7 @@
 a configuration reference generated from the code."""
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -135,3 +136,80 @@ def test_design_md_citations_in_code_resolve():
                         "## Speed rules, as measured", "importlib_resources",
                         "The 2-replica test", "## Layering", "## How to add a variant"):
         assert cited_topic in design
+
+
+def outside(text: str, start: str, end: str) -> tuple[str, str]:
+    return text.split(start)[0], text.split(end)[1]
+
+
+def test_quality_benchmark_rewrites_only_its_block_of_a_copy_of_the_page(tmp_path, capsys):
+    quality = load_tool("benchmark_quality")
+    assert quality.PAGE == ROOT / "docs" / "benchmarks.md"  # the default --page
+    page = tmp_path / "benchmarks.md"
+    original = (ROOT / "docs" / "benchmarks.md").read_text()
+    page.write_text(original)
+    # One finished run as the training command leaves it: config.yaml and history.csv.
+    run = tmp_path / "out" / "ring" / "gan" / "seed_0"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("variant: gan\ntrain:\n  epochs: 2\n")
+    (run / "history.csv").write_text("epoch,seconds,d_loss,g_loss,eval/modes,eval/hq,eval/kl\n"
+                                     "1,1.0,1.2,0.7,,,\n"
+                                     "2,3.0,1.1,0.8,8,0.975,0.0213\n")
+    assert quality.main(["--report-only", "--out", str(tmp_path / "out"),
+                         "--page", str(page)]) == 0
+    text = page.read_text()
+    start, end = quality.MARK_START, quality.MARK_END
+    assert outside(text, start, end) == outside(original, start, end)
+    block = text.split(start)[1].split(end)[0]
+    # epochs x the median epoch time (3.0 s of [1.0, 3.0]) = 6 s
+    assert "| `gan` | 1/1 | 8.0 | 97.5 | 0.02 | 6 s |" in block
+    assert "| `wgan` | 0 | not run yet | | | |" in block
+    assert "**grid**" not in block and "**digits**" not in block
+    assert "<!-- speed:start -->" in text.split(end)[1]  # the speed block is untouched
+
+    page.write_text("# no markers\n")
+    with pytest.raises(SystemExit) as exc:
+        quality.main(["--report-only", "--out", str(tmp_path / "out"), "--page", str(page)])
+    assert exc.value.code == 2
+    assert "has no <!-- benchmark:start --> ... <!-- benchmark:end --> block" \
+        in capsys.readouterr().err
+
+
+def test_speed_benchmark_rewrites_only_its_block_of_a_copy_of_the_page(tmp_path, monkeypatch):
+    speed = load_tool("benchmark_speed")
+    assert speed.PAGE == ROOT / "docs" / "benchmarks.md"  # the default --page
+    page = tmp_path / "benchmarks.md"
+    original = (ROOT / "docs" / "benchmarks.md").read_text()
+    page.write_text(original)
+    result = {"batch_size": 64, "images_per_sec": 2390.4, "step_ms": 26.78,
+              "flops_per_step": 3.7e9, "peak_fraction": 0.46, "peak_gflop_per_sec": 297.2,
+              "peak_dtype": "float32"}
+    results = tmp_path / "speed.json"
+    results.write_text(json.dumps({"dcgan digits 16x16, float32": result}))
+    # The one selected case has a result already, so no benchmark may run (minutes each).
+    monkeypatch.setattr(speed, "run_case", lambda args: pytest.fail(f"ran {args}"))
+    assert speed.main(["--cases", "16x16, float32", "--json", str(results),
+                       "--page", str(page)]) == 0
+    text = page.read_text()
+    assert outside(text, speed.MARK_START, speed.MARK_END) == \
+        outside(original, speed.MARK_START, speed.MARK_END)
+    block = text.split(speed.MARK_START)[1].split(speed.MARK_END)[0]
+    assert block == (
+        "\n| case | images/s | ms/step | GFLOP/step | % of peak (dtype) | speed-up |\n"
+        "|---|---|---|---|---|---|\n"
+        "| dcgan digits 16x16, float32 (batch 64) | 2390 | 26.8 | 3.7 | 46% of 297 GFLOP/s "
+        "(float32) | reference |\n\nCommands:\n\n"
+        "- dcgan digits 16x16, float32: `python -m tfgan_app.benchmark --variant dcgan "
+        "--batch-size 64 --steps 56`\n")
+
+
+def test_speed_table_runs_the_keras_io_baseline_from_tools():
+    speed = load_tool("benchmark_speed")
+    result = {"batch_size": 512, "images_per_sec": 50.2, "step_ms": 10189.3,
+              "flops_per_step": 2.1863e12, "peak_fraction": 0.67, "peak_gflop_per_sec": 322.0,
+              "peak_dtype": "float32"}
+    text = speed.table({"keras.io WGAN-GP baseline, float32": result})
+    assert "- keras.io WGAN-GP baseline, float32: `python tools/benchmark_baseline.py " \
+        "--batch-size 512 --steps 5 --warmup 2`" in text
+    assert speed.command(["--variant", "gan"]) == ["-m", "tfgan_app.benchmark", "--variant",
+                                                   "gan"]
