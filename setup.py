@@ -22,7 +22,7 @@ setup(
         # TF >= 2.20 no longer installs TensorBoard; the run's logs/ are TensorBoard events.
         "tensorboard>=2.20,<3",
         "tensorflow-datasets>=4.9,<5",
-        # tensorflow-datasets 4.9.10 imports it without declaring it (see DESIGN.md).
+        # tensorflow-datasets 4.9.10 imports it without declaring it (see docs/DESIGN.md).
         "importlib_resources>=5",
         "tensorflow-gan==2.1.0",
         # tensorflow-gan imports tensorflow_hub, which imports pkg_resources: removed from

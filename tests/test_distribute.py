@@ -1,4 +1,4 @@
-"""One training step on 2 replicas must equal one step on 1 device (DESIGN.md)."""
+"""One training step on 2 replicas must equal one step on 1 device (docs/DESIGN.md)."""
 
 import keras
 import numpy as np

@@ -18,7 +18,7 @@ from tfgan_app.export.__main__ import main
 
 # Full-int8 error of the tiny test generators against Keras, measured with these seeds:
 # max abs 0.009 (dcgan), 0.011 (cgan), 0.021 (gan on ring); PSNR 58 dB. The bounds leave
-# 2.5x room. (The digits dcgan and cgan in README: max abs ~0.09, ~44 dB.)
+# 2.5x room. (The digits dcgan and cgan in docs/tflite.md: max abs ~0.09, ~44 dB.)
 INT8_MAX_ABS_ERROR = 0.05
 INT8_MIN_PSNR_DB = 50.0
 
@@ -91,7 +91,7 @@ def test_report_measures_every_tflite_option(exported, case):
     assert files["int8"]["max_abs_error"] < INT8_MAX_ABS_ERROR
     sizes = {q: (exported / item["path"]).stat().st_size for q, item in files.items()}
     assert sizes == {q: item["bytes"] for q, item in files.items()}
-    if case != "toy":  # a 2 KiB MLP is mostly file overhead; README has digits sizes
+    if case != "toy":  # a 2 KiB MLP is mostly file overhead; docs/tflite.md has digits sizes
         assert sizes["float16"] < 0.75 * sizes["none"] and sizes["int8"] < 0.8 * sizes["none"]
     assert all(item["ms_per_sample"] > 0 for item in files.values())
     if case == "toy":

@@ -44,7 +44,7 @@ def cluster_spec_from_env() -> dict:
             "--strategy multi_worker reads the cluster from the TF_CONFIG environment "
             "variable, which is not set; e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
             "[\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", "
-            "\"index\": 0}}' on the first machine (README: Scaling and speed)")
+            "\"index\": 0}}' on the first machine (docs/scaling.md)")
     try:
         config = json.loads(raw)
         workers = config["cluster"].get("worker", []) + config["cluster"].get("chief", [])

@@ -1,7 +1,7 @@
 """How fast a training step runs: mixed precision, XLA and steps per execution.
 
 These change how a step is computed, never what is trained, so a resumed run may change
-them. The rules, measured on the 2-core CPU this project is developed on (DESIGN.md):
+them. The rules, measured on the 2-core CPU this project is developed on (docs/DESIGN.md):
 - mixed precision: bfloat16 compute with float32 variables on CPUs and TPUs (no loss
   scaling needed: bfloat16 has float32's exponent range); float16 with dynamic loss scaling
   on GPUs. Losses, penalties and network outputs stay float32.

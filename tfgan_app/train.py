@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         {datasets}
 
         Running the same command again resumes from the last finished epoch. Config keys
-        (--set section.key=value) are listed in README.md; --print-config shows them all
+        (--set section.key=value) are listed in docs/configuration.md; --print-config shows them all
         with their values. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
         """).format(variants=variants, datasets=datasets)
     parser = argparse.ArgumentParser(

@@ -4,16 +4,18 @@ the quality metrics beside the published toy-data rows (VEEGAN and PacGAN, Table
 
     python tools/benchmark_quality.py                       # everything, 2 jobs at a time
     python tools/benchmark_quality.py --datasets ring --variants gan,wgan_gp --seeds 0,1,2
-    python tools/benchmark_quality.py --readme README.md    # also rewrite README's table
-    python tools/benchmark_quality.py --set train.epochs=1 --out /tmp/bench   # smoke test
-    python tools/benchmark_quality.py --report-only --readme README.md  # tables only
+    python tools/benchmark_quality.py --set train.epochs=1 --out /tmp/bench --no-page  # smoke
+    python tools/benchmark_quality.py --report-only         # tables only, from finished runs
 
 Each run is `python -m tfgan_app.train --variant V --dataset D --seed S` into
 OUT/D/V/seed_S; its last epoch is evaluated by the training run itself (eval/ columns of
 history.csv), so the numbers are exactly what a user's run reports. Finished runs are not
 trained again (the same command resumes or returns at once), so an interrupted benchmark
-continues where it stopped. Writes OUT/results.json and OUT/results.md. The variants are
-those tfgan_app registers (it must be importable: installed, or PYTHONPATH=.).
+continues where it stopped. Writes OUT/results.json and OUT/results.md, and rewrites the
+tables between the benchmark markers of docs/benchmarks.md (`--page`; `--no-page` to leave
+it alone, e.g. for partial or smoke runs).
+The variants are those tfgan_app registers (it must be importable: installed, or
+PYTHONPATH=.).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "benchmarks.md"
 MARK_START, MARK_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 # (method, modes, high-quality %, reverse KL) as the papers print them ("" = not given).
 PUBLISHED = {
@@ -50,6 +53,7 @@ MODES = {"ring": 8, "grid": 25}
 
 def variant_names() -> list[str]:
     """Every variant the app registers: a new variant gets benchmarked and tabulated too."""
+    import tfgan_app.variants  # noqa: F401 (importing the package registers them)
     from tfgan_app import registry
 
     return registry.variant_names()
@@ -191,12 +195,25 @@ def markdown(records: list[dict], sets: list[str]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def update_readme(readme: Path, table: str):
-    text = readme.read_text()
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
-    if not pattern.search(text):
-        raise SystemExit(f"error: {readme} has no {MARK_START} ... {MARK_END} block")
-    readme.write_text(pattern.sub(lambda _: f"{MARK_START}\n{table}{MARK_END}", text))
+MARKED = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
+
+
+def page_problem(page: Path) -> str | None:
+    """Why `page` cannot take the tables, or None."""
+    if not page.is_file():
+        return f"{page} does not exist"
+    if not MARKED.search(page.read_text()):
+        return f"{page} has no {MARK_START} ... {MARK_END} block"
+    return None
+
+
+def update_page(page: Path, table: str):
+    """Replace the text between the benchmark markers of `page` with `table`."""
+    problem = page_problem(page)
+    if problem:
+        raise SystemExit(f"error: {problem}")
+    page.write_text(MARKED.sub(lambda _: f"{MARK_START}\n{table}{MARK_END}",
+                               page.read_text()))
 
 
 def main(argv=None) -> int:
@@ -209,10 +226,18 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     parser.add_argument("--set", action="append", default=[], dest="sets",
                         metavar="KEY=VALUE", help="config override for every run")
-    parser.add_argument("--readme", type=Path, help="rewrite this README's benchmark block")
+    parser.add_argument("--page", type=Path, default=PAGE,
+                        help="rewrite the benchmark block of this page (default: "
+                             "docs/benchmarks.md)")
+    parser.add_argument("--no-page", action="store_true",
+                        help="print and save the tables, but rewrite no page")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: tabulate every finished run under --out")
     args = parser.parse_args(argv)
+    # Checked before hours of benchmarking, not after.
+    problem = None if args.no_page else page_problem(args.page)
+    if problem:
+        parser.error(problem)
     if args.report_only:
         records = existing_runs(args.out)
         if not records:
@@ -221,9 +246,9 @@ def main(argv=None) -> int:
         (args.out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
         (args.out / "results.md").write_text(table)
         print(table)
-        if args.readme:
-            update_readme(args.readme, table)
-            print(f"updated {args.readme}")
+        if not args.no_page:
+            update_page(args.page, table)
+            print(f"updated {args.page}")
         return 0
     variants = [v for v in args.variants.split(",") if v]
     unknown = sorted(set(variants) - set(variant_names()))
@@ -259,9 +284,9 @@ def main(argv=None) -> int:
     print(table)
     print(f"{len(jobs)} runs in {time.perf_counter() - start:.0f}s; wrote {results_path} "
           f"and {args.out / 'results.md'}")
-    if args.readme:
-        update_readme(args.readme, table)
-        print(f"updated {args.readme}")
+    if not args.no_page:
+        update_page(args.page, table)
+        print(f"updated {args.page}")
     failed = [r for r in records.values() if r["returncode"] != 0]
     return 1 if failed else 0
 

@@ -1,13 +1,14 @@
-"""Run a set of throughput benchmarks and write the README speed table.
+"""Run a set of throughput benchmarks and write the speed table of docs/benchmarks.md.
 
-    python tools/benchmark_speed.py                   # every case, table to stdout
-    python tools/benchmark_speed.py --readme README.md --json speed.json
-    python tools/benchmark_speed.py --cases dcgan     # only cases whose name contains this
+    python tools/benchmark_speed.py --json speed.json           # every case, resumable
+    python tools/benchmark_speed.py --cases dcgan --no-page     # cases whose name has this
 
-Each case is one `python -m tfgan_app.benchmark ...` process (nothing else should run on the
+Each case is one `python -m tfgan_app.benchmark ...` process, or for the keras.io WGAN-GP
+baseline one `python tools/benchmark_baseline.py ...` (nothing else should run on the
 machine meanwhile); the table shows images/s, ms/step, the fraction of the measured matmul
-peak and the speed-up over the case's reference row. The README block sits between
-`<!-- speed:start -->` and `<!-- speed:end -->`.
+peak and the speed-up over the case's reference row. It replaces the text between
+`<!-- speed:start -->` and `<!-- speed:end -->` in docs/benchmarks.md (`--page`), with
+only the cases that have results: use `--no-page` for a partial run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "docs" / "benchmarks.md"
+MARK_START, MARK_END = "<!-- speed:start -->", "<!-- speed:end -->"
+BASELINE = "tools/benchmark_baseline.py"  # the keras.io example's plain train_step
 
 DCGAN = ["--variant", "dcgan", "--batch-size", "64", "--steps", "56"]
 DCGAN32 = ["--variant", "dcgan", "--batch-size", "128", "--steps", "20",
@@ -74,7 +78,7 @@ def run_case(args: list[str]) -> dict:
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path})
     lines = proc.stdout.strip().splitlines()
     if proc.returncode or not lines:
-        raise SystemExit(f"benchmark {' '.join(args)} failed ({proc.returncode}):\n"
+        raise SystemExit(f"benchmark {' '.join(command(args))} failed ({proc.returncode}):\n"
                          f"{proc.stderr[-2000:]}")
     return json.loads(lines[-1])
 
@@ -98,12 +102,41 @@ def table(results: dict) -> str:
     return "\n".join(lines + ["", "Commands:", ""] + commands)
 
 
+MARKED = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
+
+
+def page_problem(page: Path) -> str | None:
+    """Why `page` cannot take the table, or None."""
+    if not page.is_file():
+        return f"{page} does not exist"
+    if not MARKED.search(page.read_text()):
+        return f"{page} has no {MARK_START} ... {MARK_END} block"
+    return None
+
+
+def update_page(page: Path, text: str):
+    """Replace the text between the speed markers of `page` with `text`."""
+    problem = page_problem(page)
+    if problem:
+        raise SystemExit(f"error: {problem}")
+    page.write_text(MARKED.sub(lambda _: f"{MARK_START}\n{text}\n{MARK_END}",
+                               page.read_text()))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="", help="run only cases containing this text")
     parser.add_argument("--json", type=Path, help="read/write results here (resumable)")
-    parser.add_argument("--readme", type=Path, help="rewrite this README's speed block")
+    parser.add_argument("--page", type=Path, default=PAGE,
+                        help="rewrite the speed block of this page (default: "
+                             "docs/benchmarks.md)")
+    parser.add_argument("--no-page", action="store_true",
+                        help="print the table, but rewrite no page")
     args = parser.parse_args(argv)
+    # Checked before hours of benchmarking, not after.
+    problem = None if args.no_page else page_problem(args.page)
+    if problem:
+        parser.error(problem)
     results = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
     for name, _, case_args in CASES:
         if args.cases not in name or name in results:
@@ -115,11 +148,9 @@ def main(argv=None) -> int:
             args.json.write_text(json.dumps(results, indent=1))
     text = table(results)
     print(text)
-    if args.readme:
-        readme = args.readme.read_text()
-        block = f"<!-- speed:start -->\n{text}\n<!-- speed:end -->"
-        args.readme.write_text(re.sub(r"<!-- speed:start -->.*?<!-- speed:end -->",
-                                      lambda _: block, readme, flags=re.S))
+    if not args.no_page:
+        update_page(args.page, text)
+        print(f"updated {args.page}")
     return 0
 
 

@@ -112,7 +112,7 @@ def write_models_config(root) -> Path | None:
     entries = "".join(f'  config {{\n    name: "{name}"\n    base_path: "/models/{name}"\n'
                       f'    model_platform: "tensorflow"\n  }}\n' for name in names)
     text = ("# TF Serving model config written by python -m tfgan_app.export: one entry per\n"
-            "# exported variant; mount this directory at /models (see README).\n"
+            "# exported variant; mount this directory at /models (see docs/serving.md).\n"
             f"model_config_list {{\n{entries}}}\n")
     files.write_text(root / "models.config", text)
     return root / "models.config"

@@ -1,4 +1,4 @@
-"""The generator as a SavedModel for TF Serving (the serving contract in DESIGN.md).
+"""The generator as a SavedModel for TF Serving (the serving contract in docs/DESIGN.md).
 
 Signatures:
   serving_default(z float32 [batch, latent_dim] [, label int32 [batch]]

@@ -1,6 +1,6 @@
 """TFLite conversion of an exported SavedModel, checked in the LiteRT interpreter.
 
-Options (`--quantize`), measured on the digits dcgan in README:
+Options (`--quantize`), measured on the digits dcgan in docs/tflite.md:
   none     float32 weights and activations; matches the SavedModel to float rounding.
   float16  float16 weights (half the size), computed in float32.
   dynamic  int8 weights, activations quantized on the fly.
