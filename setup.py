@@ -45,7 +45,8 @@ setup(
                                      "tfgan-benchmark=tfgan_app.benchmark:console_main",
                                      "tfgan-sample=tfgan_app.sample:console_main",
                                      "tfgan-serving-request=tfgan_app.serving_request:console_main",
-                                     "tfgan-plot-history=tfgan_app.plot_history:console_main"]},
+                                     "tfgan-plot-history=tfgan_app.plot_history:console_main",
+                                     "tfgan-convert=tfgan_app.convert:console_main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

@@ -5,7 +5,9 @@ Tests import it as `from helpers import ...` (pytest puts tests/ on sys.path for
 
 import functools
 import importlib.util
+import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +104,53 @@ def train_tiny_runs(tmp_path_factory, cases: dict) -> dict:
         train(resolve_config(variant, sets=TINY + sets), run, verbose=0, echo=lambda _: None)
         runs[case] = run
     return runs
+
+
+# -- training processes (multi-worker jobs on loopback, kills) -------------------------
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start_train(args, env_extra=None, log=None, prelude: str = ""):
+    """`python -m tfgan_app.train ARGS` as its own process (one CPU device, quiet TF).
+
+    `prelude`: Python run first in that process (e.g. to observe what it reads).
+    """
+    env = python_env(TF_CPP_MIN_LOG_LEVEL="3", **(env_extra or {}))
+    command = ["-m", "tfgan_app.train"] if not prelude else [
+        "-c", prelude + "\nimport runpy\nrunpy.run_module('tfgan_app.train', "
+                        "run_name='__main__')"]
+    return subprocess.Popen([sys.executable, *command, *map(str, args)],
+                            cwd=ROOT, env=env, stdout=log or subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def start_workers(run_dir, sets, ports, tmp_path, tag, dataset="ring", prelude=""):
+    cluster = {"worker": [f"localhost:{port}" for port in ports]}
+    procs = []
+    for index in range(len(ports)):
+        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        scratch = tmp_path / f"tmp_{tag}_{index}"
+        scratch.mkdir()
+        log = open(tmp_path / f"worker_{tag}_{index}.log", "w")
+        procs.append((start_train(
+            ["--variant", "gan", "--dataset", dataset, "--strategy", "multi_worker",
+             "--output-dir", run_dir, *sum((["--set", s] for s in sets), [])],
+            {"TF_CONFIG": json.dumps(config), "TMPDIR": str(scratch)}, log,
+            prelude.replace("{index}", str(index))), log, scratch))
+    return procs
+
+
+def wait_all(procs, timeout=300):
+    outputs = []
+    for proc, log, _ in procs:
+        proc.wait(timeout=timeout)
+        log.close()
+        outputs.append((proc.returncode, Path(log.name).read_text()))
+    return outputs

@@ -125,14 +125,15 @@ def test_folder_errors(tmp_path):
 def test_tfds_through_mock_data():
     import tensorflow_datasets as tfds
 
-    with tfds.testing.mock_data(num_examples=24):
+    with tfds.testing.mock_data(num_examples=24):  # streamed: read inside the mock
         data = load_dataset("tfds:mnist:train")
-    assert data.name == "tfds:mnist" and data.shape == (28, 28, 1)
-    assert data.num_examples == 24 and data.num_classes == 10
-    assert data.x.min() >= -1.0 and data.x.max() <= 1.0
+        assert data.name == "tfds:mnist" and data.shape == (28, 28, 1)
+        assert data.num_examples == 24 and data.num_classes == 10
+        assert data.x.min() >= -1.0 and data.x.max() <= 1.0 and data.x.shape[0] == 24
     with tfds.testing.mock_data(num_examples=8):
         cifar = load_dataset("tfds:cifar10", image_size=16)
-    assert cifar.shape == (16, 16, 3) and cifar.num_examples == 8
+        assert cifar.shape == (16, 16, 3) and cifar.num_examples == 8
+        assert cifar.x.shape == (8, 16, 16, 3)
 
 
 def test_tfds_offline_and_unknown_names_fail_fast(tmp_path, monkeypatch):
@@ -152,8 +153,9 @@ def test_unknown_specs_list_the_valid_ones(spec):
 
 
 def _epochs(data, first, last, seed=0, batch_size=8):
-    batches = training_batches(data, batch_size=batch_size, seed=seed, first_epoch=first,
-                               last_epoch=last)
+    steps = data.num_examples // batch_size
+    batches = training_batches(data, batch_size=batch_size, seed=seed,
+                               first_step=first * steps, last_step=last * steps)
     return [y.numpy() for _, y in batches]
 
 
@@ -169,8 +171,8 @@ def test_pipeline_is_a_seeded_permutation_per_epoch():
     # A run resumed at epoch 1 sees exactly the batches of the uninterrupted run.
     assert [b.tolist() for b in _epochs(data, 1, 3)] == [b.tolist() for b in batches[2:]]
     assert _epochs(data, 0, 1, seed=1)[0].tolist() != batches[0].tolist()
-    x, y = next(iter(training_batches(data, batch_size=8, seed=0, first_epoch=0,
-                                      last_epoch=1)))
+    x, y = next(iter(training_batches(data, batch_size=8, seed=0, first_step=0,
+                                      last_step=1)))
     np.testing.assert_array_equal(x.numpy()[:, 0], y.numpy())  # images stay with labels
     assert x.dtype == tf.float32 and y.dtype == tf.int32
 

@@ -2,20 +2,15 @@
 mixed precision, XLA and steps-per-execution rules, strategy errors."""
 
 import csv
-import json
 import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import ROOT, TINY, python_env, run_cli
+from helpers import TINY, free_ports, start_train, start_workers, wait_all, run_cli
 from tfgan_app import distribute, performance
 from tfgan_app.config import resolve_config
 from tfgan_app.errors import UsageError
@@ -32,48 +27,6 @@ def history_epochs(run_dir):
 
 def generator_weights(run_dir):
     return [v.numpy() for v in load_run(run_dir).model.generator.weights]
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def start_train(args, env_extra=None, log=None):
-    """`python -m tfgan_app.train ARGS` as its own process (one CPU device, quiet TF)."""
-    env = python_env(TF_CPP_MIN_LOG_LEVEL="3", **(env_extra or {}))
-    return subprocess.Popen([sys.executable, "-m", "tfgan_app.train", *map(str, args)],
-                            cwd=ROOT, env=env, stdout=log or subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def start_workers(run_dir, sets, ports, tmp_path, tag):
-    cluster = {"worker": [f"localhost:{port}" for port in ports]}
-    procs = []
-    for index in range(len(ports)):
-        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        scratch = tmp_path / f"tmp_{tag}_{index}"
-        scratch.mkdir()
-        log = open(tmp_path / f"worker_{tag}_{index}.log", "w")
-        procs.append((start_train(
-            ["--variant", "gan", "--dataset", "ring", "--strategy", "multi_worker",
-             "--output-dir", run_dir, *sum((["--set", s] for s in sets), [])],
-            {"TF_CONFIG": json.dumps(config), "TMPDIR": str(scratch)}, log), log, scratch))
-    return procs
-
-
-def wait_all(procs, timeout=300):
-    outputs = []
-    for proc, log, _ in procs:
-        proc.wait(timeout=timeout)
-        log.close()
-        outputs.append((proc.returncode, Path(log.name).read_text()))
-    return outputs
 
 
 # -- multi-worker ----------------------------------------------------------------------------

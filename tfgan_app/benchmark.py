@@ -157,8 +157,8 @@ def run_benchmark(cfg, *, steps: int, warmup: int, make_model=app_model, name: s
     with performance.dtype_policy(precision), strategy.scope():
         model = make_model(cfg, data, variant_cls, precision=precision, jit=jit,
                            steps_per_execution=per_execution)
-    batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed, first_epoch=0,
-                               last_epoch=10 ** 6)
+    batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed, first_step=0,
+                               last_step=10 ** 9)
 
     name = name or cfg.variant
     echo(f"{name} on {data.name} ({'x'.join(map(str, data.shape))}), batch {tc.batch_size}; "
@@ -183,7 +183,7 @@ def run_benchmark(cfg, *, steps: int, warmup: int, make_model=app_model, name: s
         flop_model = make_model(cfg, data, variant_cls, precision="float32", jit=False,
                                 steps_per_execution=1)
     x, y = next(iter(training_batches(data, batch_size=tc.batch_size, seed=tc.seed,
-                                      first_epoch=0, last_epoch=1)))
+                                      first_step=0, last_step=1)))
     flops = step_flops(flop_model, (x, y))
     compute_dtype = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(
         precision, "float32")

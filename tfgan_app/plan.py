@@ -27,6 +27,10 @@ class TrainConfig:
     epochs: int = option(20, "total epochs; a resumed run continues up to this", min=1,
                          resumable=True)
     batch_size: int = option(64, "global batch size, split across replicas", min=1)
+    steps_per_epoch: int = option(
+        0, "training steps per epoch (0: one pass over the data); gives large datasets "
+           "fixed-length epochs, so checkpoints, grids and evaluation come at a useful "
+           "cadence", min=0)
     seed: int = option(0, "fixes initialization, data order, toy data and latents", min=0)
     optimizer: Literal["adam", "rmsprop", "sgd"] = option("adam", "optimizer for both nets")
     g_lr: float = option(2e-4, "generator learning rate", min=0.0)
@@ -112,7 +116,7 @@ def make_plan(tc: TrainConfig, data, *, strategy=None, pack: int = 1) -> RunPlan
         raise UsageError(f"model.pack={pack} must divide the per-replica batch "
                          f"({per_replica} = train.batch_size {tc.batch_size} / "
                          f"{replicas} replicas)")
-    steps = steps_per_epoch(data, tc.batch_size)
+    steps = steps_per_epoch(data, tc.batch_size, tc.steps_per_epoch)
     return RunPlan(
         strategy=strategy, chief=distribute.is_chief(strategy),
         precision=performance.resolve_precision(tc.precision, strategy),
@@ -124,6 +128,6 @@ def make_plan(tc: TrainConfig, data, *, strategy=None, pack: int = 1) -> RunPlan
 
 def local_plan(tc: TrainConfig, data) -> RunPlan:
     """One device, float32, no XLA: for rebuilding a run's model to export or evaluate."""
-    steps = steps_per_epoch(data, tc.batch_size)
+    steps = steps_per_epoch(data, tc.batch_size, tc.steps_per_epoch)
     return RunPlan(strategy=tf.distribute.get_strategy(), chief=True, precision="float32",
                    jit=False, steps_per_epoch=steps, steps_per_execution=1)

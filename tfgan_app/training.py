@@ -26,7 +26,7 @@ from tfgan_app import callbacks as cb
 from tfgan_app import distribute, files, performance, registry
 from tfgan_app.config import RunConfig, load_yaml, resolve_config
 from tfgan_app.data import load_from_config
-from tfgan_app.data.pipeline import training_batches
+from tfgan_app.data.pipeline import distributed_batches
 from tfgan_app.errors import UsageError
 from tfgan_app.export import ExportResult, export_generator
 from tfgan_app.plan import RunPlan, TrainConfig, local_plan, make_plan
@@ -212,8 +212,10 @@ class _Run:
         writer = tf.summary.create_file_writer(str(self.run_dir / "logs")) \
             if self.plan.chief else None
         callbacks, samples = self.callbacks(writer, checkpointer, initial_epoch)
-        batches = training_batches(self.data, batch_size=tc.batch_size, seed=tc.seed,
-                                   first_epoch=initial_epoch, last_epoch=tc.epochs)
+        steps = self.plan.steps_per_epoch
+        batches = distributed_batches(self.plan.strategy, self.data, batch_size=tc.batch_size,
+                                      seed=tc.seed, first_step=initial_epoch * steps,
+                                      last_step=tc.epochs * steps)
         start = time.perf_counter()
         try:
             history = model.fit(batches, epochs=tc.epochs, initial_epoch=initial_epoch,

@@ -1,11 +1,16 @@
-"""Datasets: specs, loaders and the training input pipeline."""
+"""Datasets: specs, readers and the training input pipeline."""
 
 import dataclasses
+from typing import Literal
 
+from tfgan_app.data.dataset import Dataset
+from tfgan_app.data.sources import DATASET_SPECS, load_dataset
 from tfgan_app.option import option
-from tfgan_app.data.sources import DATASET_SPECS, Dataset, load_dataset
 
 __all__ = ["DATASET_SPECS", "DataConfig", "Dataset", "load_dataset", "load_from_config"]
+
+# data.cache=auto reads a streamed dataset into memory when it decodes to at most this.
+CACHE_AUTO_BYTES = 512 << 20
 
 
 @dataclasses.dataclass
@@ -14,16 +19,29 @@ class DataConfig:
 
     dataset: str = option("digits", "dataset spec: " + ", ".join(DATASET_SPECS))
     image_size: int = option(0, "resize images to this square size; 0 keeps the dataset's "
-                                "own size (digits: 16)", min=0)
+                                "own size (digits: 16, shapes: 64)", min=0)
+    channels: int = option(0, "convert images to 1 (grayscale) or 3 (RGB) channels; 0 keeps "
+                              "the dataset's own (streamed sources and shapes)", min=0, max=3)
     toy_samples: int = option(10000, "points drawn for ring and grid", min=1)
+    shapes_samples: int = option(100_000, "examples of the procedural shapes dataset "
+                                          "(rendered on the fly, never stored)", min=1)
     max_examples: int = option(0, "use only the first N examples (0: all); for quick runs",
                                min=0)
+    cache: Literal["auto", "on", "off"] = option(
+        "auto", "hold a streamed dataset (folder, tfrecord, tfds, shapes) in memory as uint8 "
+                "after one read; auto: when it decodes to at most 512 MiB")
 
 
 def load_from_config(cfg: DataConfig, seed: int) -> Dataset:
+    if cfg.channels == 2:
+        from tfgan_app.errors import ConfigError
+
+        raise ConfigError("config key 'data.channels' must be 0, 1 or 3; got 2")
     data = load_dataset(cfg.dataset, image_size=cfg.image_size, toy_samples=cfg.toy_samples,
-                        seed=seed)
-    if cfg.max_examples and cfg.max_examples < data.num_examples:
-        data = dataclasses.replace(data, x=data.x[:cfg.max_examples],
-                                   y=data.y[:cfg.max_examples])
+                        seed=seed, channels=cfg.channels, shapes_samples=cfg.shapes_samples)
+    if cfg.max_examples:
+        data = data.limit(cfg.max_examples)
+    if not data.in_memory and (cfg.cache == "on" or (
+            cfg.cache == "auto" and data.decoded_bytes() <= CACHE_AUTO_BYTES)):
+        data = data.cached()
     return data

@@ -108,8 +108,8 @@ class Evaluator:
             self.num_samples = num_samples or IMAGE_SAMPLES
             # The real reference: a fixed random subset, as files are often ordered (by
             # class or writer). Also what Inception FID compares with.
-            order = np.random.default_rng(REAL_SUBSET_SEED).permutation(data.num_examples)
-            self.real_images = data.x[np.sort(order[:self.num_samples])]
+            subset = data.sample_indices(self.num_samples, REAL_SUBSET_SEED)
+            self.real_images = data.take(subset)[0]
             if not data.num_classes:
                 self.reason = (f"dataset {data.name} has no labels, so there is no domain "
                                "classifier (use --inception-weights for FID)")

@@ -28,9 +28,11 @@ from tfgan_app.errors import UsageError
 RECIPE = 1  # bump when the architecture or training recipe changes: old caches are ignored
 FEATURES = 128
 TEST_FRACTION = 0.2
-EPOCHS = 30
+EPOCHS = 30  # at most; large datasets get fewer (see `epochs_for`)
 BATCH = 64
 SEED = 1234
+# Large (streamed) datasets train the classifier on a fixed random subset of this many.
+MAX_EXAMPLES = 20_000
 
 
 def cache_root() -> Path:
@@ -38,10 +40,14 @@ def cache_root() -> Path:
 
 
 def dataset_key(data) -> str:
-    """Directory name for `data`'s classifier: name, shape and a hash of the content."""
+    """Directory name for `data`'s classifier: name, shape and a hash of the content (of
+    the arrays for in-memory data, else of the source's fingerprint)."""
     digest = hashlib.sha1()
-    digest.update(np.ascontiguousarray(data.x, np.float32).tobytes())
-    digest.update(np.ascontiguousarray(data.y, np.int32).tobytes())
+    if data.in_memory:
+        digest.update(np.ascontiguousarray(data.x, np.float32).tobytes())
+        digest.update(np.ascontiguousarray(data.y, np.int32).tobytes())
+    else:
+        digest.update(f"{data.fingerprint}:subset{MAX_EXAMPLES}".encode())
     digest.update(f"recipe{RECIPE}".encode())
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in data.name)
     shape = "x".join(map(str, data.shape))
@@ -107,7 +113,20 @@ class DomainClassifier:
         return np.concatenate(logits), np.concatenate(features)
 
 
-def train_classifier(data, epochs: int = EPOCHS, echo=None) -> DomainClassifier:
+def epochs_for(train_examples: int) -> int:
+    """About 50,000 examples seen: EPOCHS on small data (the digits), at least 3."""
+    return int(min(EPOCHS, max(3, -(-50_000 // max(train_examples, 1)))))
+
+
+def training_arrays(data) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) the classifier learns from: all of in-memory data, else a fixed
+    random subset of MAX_EXAMPLES read from the stream."""
+    if data.in_memory and data.num_examples <= MAX_EXAMPLES:
+        return data.x, data.y
+    return data.take(data.sample_indices(MAX_EXAMPLES, SEED))
+
+
+def train_classifier(data, epochs: int | None = None, echo=None) -> DomainClassifier:
     """Train a fresh classifier on `data` (held-out split for the test accuracy)."""
     import keras
     import tensorflow as tf
@@ -115,21 +134,23 @@ def train_classifier(data, epochs: int = EPOCHS, echo=None) -> DomainClassifier:
     if not data.num_classes:
         raise UsageError(f"dataset {data.name} has no labels, so no domain classifier can "
                          "be trained for the image metrics")
-    train_idx, test_idx = split(data.y)
+    x, y = training_arrays(data)
+    train_idx, test_idx = split(y)
+    epochs = epochs or epochs_for(len(train_idx))
     start = time.perf_counter()
     # Call this outside any strategy scope: the classifier is small and trained once.
     network = build_network(data.shape, data.num_classes)
     trainer = keras.Model(network.inputs, network.get_layer("logits").output)  # shares the weights
     trainer.compile(optimizer=keras.optimizers.Adam(1e-3),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    batches = (tf.data.Dataset.from_tensor_slices((data.x[train_idx], data.y[train_idx]))
+    batches = (tf.data.Dataset.from_tensor_slices((x[train_idx], y[train_idx]))
                .shuffle(len(train_idx), seed=SEED, reshuffle_each_iteration=True)
                .batch(BATCH))
     trainer.fit(batches, epochs=epochs, verbose=0, shuffle=False)
     classifier = DomainClassifier(network, data.num_classes, float("nan"), {})
     if len(test_idx):
-        logits, _ = classifier.predict(data.x[test_idx])
-        accuracy = float(np.mean(logits.argmax(1) == data.y[test_idx]))
+        logits, _ = classifier.predict(x[test_idx])
+        accuracy = float(np.mean(logits.argmax(1) == y[test_idx]))
     else:
         accuracy = float("nan")
     classifier.test_accuracy = accuracy

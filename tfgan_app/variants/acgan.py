@@ -69,13 +69,18 @@ class ACGAN(GAN):
         """Hide all but `labeled_fraction` of each class's labels (label -1), by seed."""
         if not options.semi_supervised or options.labeled_fraction >= 1:
             return data
+        labels = data.labels
+        if labels is None:
+            raise ConfigError(f"acgan.labeled_fraction < 1 needs a dataset whose labels are "
+                              f"known without reading it (digits, npz, folder); "
+                              f"{data.name} is not one")
         rng = np.random.default_rng([seed, 11])
-        y = np.full_like(data.y, -1)
+        y = np.full_like(labels, -1)
         for c in range(data.num_classes):
-            idx = np.flatnonzero(data.y == c)
+            idx = np.flatnonzero(labels == c)
             keep = rng.permutation(idx)[:max(1, round(options.labeled_fraction * len(idx)))]
             y[keep] = c
-        return dataclasses.replace(data, y=y)
+        return data.with_labels(y)
 
     def discriminator_inputs(self, x, labels):
         return x  # the discriminator must tell the class itself

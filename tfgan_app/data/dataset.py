@@ -1,0 +1,234 @@
+"""`Dataset`: what a training set is, and how its examples are read.
+
+A dataset holds no decoded images unless it is small: it holds a reader, which tells the
+input pipeline how to produce example i. Three kinds:
+
+- `ArrayReader`: arrays in memory (digits, toy points, npz files, and any source small
+  enough to cache). Random access by gather.
+- `IndexedReader`: a TensorFlow function index -> example (the files of a folder, the
+  procedural `shapes`). Random access; decoding runs in parallel inside tf.data.
+- `StreamReader`: records read in order (TFRecord files, TFDS). No random access: the
+  pipeline reads a pass in a fixed, seeded order and skips (reads without decoding) to
+  where a resumed run starts.
+
+Images are uint8 until a batch is formed (`to_float` then maps them to [-1, 1]); toy points
+and in-memory float images are float32 throughout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app.errors import DataError
+
+# A dataset larger than this many decoded bytes is never materialized whole by `Dataset.x`.
+MATERIALIZE_LIMIT = 1 << 30
+
+
+def to_float(x):
+    """uint8 images -> float32 in [-1, 1]; float data unchanged."""
+    if x.dtype == tf.uint8:
+        return tf.cast(x, tf.float32) / 127.5 - 1.0
+    return tf.cast(x, tf.float32)
+
+
+@dataclasses.dataclass
+class ArrayReader:
+    """Examples held in memory: `x` (uint8 or float32 [-1, 1] images, or points) and `y`."""
+
+    x: np.ndarray
+    y: np.ndarray
+    random_access = True
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.y
+
+    def element(self, index):
+        return tf.gather(self.x, index), tf.gather(self.y, index)
+
+    def limit(self, count: int) -> ArrayReader:
+        return ArrayReader(self.x[:count], self.y[:count])
+
+
+@dataclasses.dataclass
+class IndexedReader:
+    """Examples made by `read(index) -> (x, y)` in TensorFlow ops (files, procedural data).
+
+    `labels`: every example's label when it is known without reading (a folder's class
+    sub-directories), else None.
+    """
+
+    read: Callable
+    labels: np.ndarray | None = None
+    random_access = True
+
+    def element(self, index):
+        return self.read(index)
+
+    def limit(self, count: int) -> IndexedReader:
+        labels = None if self.labels is None else self.labels[:count]
+        return IndexedReader(self.read, labels)
+
+
+@dataclasses.dataclass
+class StreamReader:
+    """Records read in a fixed order per pass (TFRecord, TFDS): no random access.
+
+    `records(seed, pass_index)` gives one pass's encoded records, in an order fixed by
+    (seed, pass); `decode(record) -> (x, y)` turns one into an example.
+    """
+
+    records: Callable
+    decode: Callable
+    count: int | None = None  # read only the first `count` records of each pass
+    random_access = False
+    labels = None
+
+    def pass_records(self, seed: int, pass_index):
+        records = self.records(seed, pass_index)
+        return records.take(self.count) if self.count is not None else records
+
+    def limit(self, count: int) -> StreamReader:
+        return dataclasses.replace(self, count=count)
+
+
+@dataclasses.dataclass
+class Dataset:
+    """A training set: how to read it, plus what the networks and metrics need to know."""
+
+    name: str
+    num_examples: int
+    shape: tuple  # one example: (H, W, C) or (2,)
+    num_classes: int  # 0 when the data has no labels
+    reader: ArrayReader | IndexedReader | StreamReader
+    modes: np.ndarray | None = None  # toy data: mode centres
+    mode_std: float | None = None
+    class_names: list | None = None
+    fingerprint: str = ""  # identifies the content (for the domain-classifier cache)
+
+    @property
+    def kind(self) -> str:
+        return "points" if len(self.shape) == 1 else "image"
+
+    @property
+    def in_memory(self) -> bool:
+        return isinstance(self.reader, ArrayReader)
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Every example's label if known without reading the data, else None."""
+        return self.reader.labels
+
+    def limit(self, count: int) -> Dataset:
+        """The first `count` examples only (`data.max_examples`)."""
+        if count >= self.num_examples:
+            return self
+        return dataclasses.replace(self, num_examples=count, reader=self.reader.limit(count),
+                                   fingerprint=f"{self.fingerprint}:first{count}")
+
+    def with_labels(self, labels: np.ndarray) -> Dataset:
+        """The same examples with other labels (e.g. acgan's hidden labels, -1)."""
+        if isinstance(self.reader, ArrayReader):
+            reader = ArrayReader(self.reader.x, np.asarray(labels, np.int32))
+        elif isinstance(self.reader, IndexedReader) and self.reader.labels is not None:
+            table = tf.constant(np.asarray(labels, np.int32))
+            read = self.reader.read
+
+            def relabel(index):
+                x, _ = read(index)
+                return x, tf.gather(table, index)
+
+            reader = IndexedReader(relabel, np.asarray(labels, np.int32))
+        else:
+            raise DataError(f"dataset {self.name}: its labels are only known by reading it, "
+                            "so they cannot be replaced up front")
+        return dataclasses.replace(self, reader=reader)
+
+    def examples(self, indices) -> tf.data.Dataset:
+        """(x, y) examples at `indices` (in that order), decoded in parallel, unbatched.
+
+        Stream sources read their first pass (seed 0) up to the largest index, so for them
+        `indices` must be sorted and distinct.
+        """
+        indices = np.asarray(indices, np.int64)
+        reader = self.reader
+        if reader.random_access:
+            return (tf.data.Dataset.from_tensor_slices(indices)
+                    .map(reader.element, num_parallel_calls=tf.data.AUTOTUNE,
+                         deterministic=True))
+        if len(indices) and np.any(np.diff(indices) <= 0):
+            raise ValueError("stream datasets read examples in order: pass sorted indices")
+        if not len(indices):
+            return reader.pass_records(0, 0).take(0).map(reader.decode)
+        mask = np.zeros(int(indices[-1]) + 1, bool)
+        mask[indices] = True
+        wanted = tf.constant(mask)
+        return (reader.pass_records(0, 0).take(len(mask)).enumerate()
+                .filter(lambda i, _: tf.gather(wanted, i))
+                .map(lambda _, record: reader.decode(record),
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))
+
+    def take(self, indices) -> tuple[np.ndarray, np.ndarray]:
+        """(x float32 in [-1, 1] or points, y int32) for `indices`, as numpy arrays."""
+        indices = np.asarray(indices, np.int64)
+        if isinstance(self.reader, ArrayReader):
+            x = self.reader.x[indices]
+            x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x
+            return np.asarray(x, np.float32), self.reader.y[indices]
+        xs, ys = [], []
+        for x, y in self.examples(indices).batch(1024).map(lambda x, y: (to_float(x), y)):
+            xs.append(x.numpy())
+            ys.append(y.numpy())
+        if not xs:
+            return (np.zeros((0, *self.shape), np.float32), np.zeros((0,), np.int32))
+        return np.concatenate(xs), np.concatenate(ys).astype(np.int32)
+
+    def sample_indices(self, count: int, seed: int) -> np.ndarray:
+        """A fixed random subset of `count` example indices (sorted), e.g. for evaluation."""
+        count = min(count, self.num_examples)
+        order = np.random.default_rng(seed).permutation(self.num_examples)
+        return np.sort(order[:count])
+
+    # -- the whole dataset in memory: for small data and tests, never for training ---------
+    @property
+    def x(self) -> np.ndarray:
+        return self._materialized()[0]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._materialized()[1]
+
+    def _materialized(self):
+        if isinstance(self.reader, ArrayReader):
+            return self.take(np.arange(self.num_examples))
+        cached = getattr(self, "_cache", None)
+        if cached is None:
+            size = self.num_examples * int(np.prod(self.shape)) * 4
+            if size > MATERIALIZE_LIMIT:
+                raise DataError(f"dataset {self.name} is {size / 2**30:.1f} GiB as float32: "
+                                "too large to hold in memory (it is streamed for training)")
+            cached = self.take(np.arange(self.num_examples))
+            object.__setattr__(self, "_cache", cached)
+        return cached
+
+    def cached(self) -> Dataset:
+        """The same dataset read once into memory as uint8 (`data.cache`)."""
+        if isinstance(self.reader, ArrayReader):
+            return self
+        xs, ys = [], []
+        indices = np.arange(self.num_examples)
+        for x, y in self.examples(indices).batch(1024):
+            xs.append(x.numpy())
+            ys.append(y.numpy())
+        reader = ArrayReader(np.concatenate(xs), np.concatenate(ys).astype(np.int32))
+        return dataclasses.replace(self, reader=reader)
+
+    def decoded_bytes(self) -> int:
+        """Bytes of the whole dataset decoded as uint8 images (or float32 points)."""
+        per = int(np.prod(self.shape)) * (4 if self.kind == "points" else 1)
+        return self.num_examples * per
