@@ -139,6 +139,12 @@ def test_a_checkpoint_of_another_network_is_refused_clearly(tiny_config, tmp_pat
               verbose=0, echo=lambda _: None)
     with pytest.raises(UsageError, match=message):  # export, evaluate and sample load so
         load_run(tmp_path)
+    # The way back for such a run (docs/variants.md): name its network in its config.
+    saved["model"]["architecture"] = "dcgan"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    result = train(tiny_config("began", "model.architecture=dcgan", "model.began_filters=64",
+                               "train.epochs=2"), tmp_path, verbose=0, echo=lambda _: None)
+    assert result.initial_epoch == 1 and result.epochs_done == 2
 
 
 def test_toy_data_gets_a_scatter_plot(tiny_config, tmp_path):
