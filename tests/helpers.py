@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Small enough that a training epoch takes well under a second on 2 cores.
 TINY = [
-    "model.latent_dim=8", "model.g_filters=8", "model.d_filters=8",
+    "model.latent_dim=8", "model.g_filters=8", "model.d_filters=8", "model.began_filters=8",
     "model.mlp_units=16", "model.mlp_layers=1",
     "train.batch_size=8", "train.epochs=1", "data.toy_samples=64", "data.max_examples=64",
     "train.export=false",  # tests/test_export.py covers exporting

@@ -122,6 +122,31 @@ def test_resuming_with_a_different_config_is_refused(tiny_config, tmp_path):
               echo=lambda _: None)
 
 
+def test_a_checkpoint_of_another_network_is_refused_clearly(tiny_config, tmp_path):
+    """A began run from before model.architecture=began became its default: its config
+    says auto, as a new run's does, but its checkpoint holds the DCGAN-shaped networks."""
+    from tfgan_app.training import load_run
+
+    train(tiny_config("began", "model.architecture=dcgan"), tmp_path, verbose=0,
+          echo=lambda _: None)
+    saved = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    saved["model"]["architecture"] = "auto"
+    del saved["model"]["began_filters"]  # the key did not exist yet
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    message = "this run was trained with another network .*use a new --output-dir"
+    with pytest.raises(UsageError, match=message):  # a missing key means its code default
+        train(tiny_config("began", "model.began_filters=64", "train.epochs=2"), tmp_path,
+              verbose=0, echo=lambda _: None)
+    with pytest.raises(UsageError, match=message):  # export, evaluate and sample load so
+        load_run(tmp_path)
+    # The way back for such a run (docs/variants.md): name its network in its config.
+    saved["model"]["architecture"] = "dcgan"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    result = train(tiny_config("began", "model.architecture=dcgan", "model.began_filters=64",
+                               "train.epochs=2"), tmp_path, verbose=0, echo=lambda _: None)
+    assert result.initial_epoch == 1 and result.epochs_done == 2
+
+
 def test_toy_data_gets_a_scatter_plot(tiny_config, tmp_path):
     train(tiny_config("gan", "data.dataset=grid"), tmp_path, verbose=0, echo=lambda _: None)
     plot = Image.open(tmp_path / "samples" / "epoch_0001.png")

@@ -1,5 +1,6 @@
 """Every registered variant: one fit step on tiny networks, and a config round trip."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -71,6 +72,80 @@ def test_began_updates_k_t_and_logs_the_convergence_measure():
     assert float(model.k_t.numpy()) == pytest.approx(np.clip(0.5 * balance, 0, 1), abs=1e-6)
     assert logs["m_global"] == pytest.approx(logs["loss_real"] + abs(balance), rel=1e-5)
     assert "k_t" in [v.name for v in model.non_trainable_variables]  # checkpointed
+
+
+@pytest.mark.parametrize("size, channels", [(16, 1), (32, 3), (64, 1)])
+def test_began_network_is_the_papers(size, channels):
+    """Berthelot et al. 2017, 3.5: ELU, no normalization, two 3x3 convs per scale from 8x8,
+    stride-2 down-sampling, nearest-neighbour up-sampling, a linear embedding h."""
+    from types import SimpleNamespace
+
+    from tfgan_app import networks
+
+    cfg = networks.NetworkConfig(latent_dim=8, architecture="began", began_filters=4)
+    data = SimpleNamespace(kind="image", shape=(size, size, channels))
+    generator, discriminator = networks.autoencoder_pair(cfg, data, 5, "began")
+    scales = {16: 2, 32: 3, 64: 4}[size]
+    z = np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32)
+    fake = generator(z).numpy()
+    assert fake.shape == (3, size, size, channels)
+    assert np.abs(fake).max() <= 1.0  # tanh: the export contract's range
+    out = discriminator(fake)
+    assert out["reconstruction"].shape == (3, size, size, channels)
+    assert out["embedding"].shape == (3, 5)
+
+    everything = generator.layers + discriminator.layers
+    assert not [layer for layer in everything if "Normalization" in type(layer).__name__]
+    convs = {net.name: [layer for layer in net.layers if isinstance(layer, keras.layers.Conv2D)]
+             for net in (generator, discriminator)}
+    for layer in convs["generator"][:-1] + convs["discriminator"][:-1]:
+        assert layer.kernel_size == (3, 3) and layer.activation is keras.activations.elu
+    assert convs["generator"][-1].activation is keras.activations.linear
+    assert generator.get_layer("sample").activation is keras.activations.tanh
+    assert convs["discriminator"][-1].name == "reconstruction"
+    assert convs["discriminator"][-1].activation is keras.activations.linear
+    assert discriminator.get_layer("embedding").activation is keras.activations.linear
+
+    # Encoder: n, then per scale two convs of n * (scale + 1) and a stride-2 conv between
+    # scales; decoder and generator: two convs of n per scale, then the output conv.
+    n = 4
+    encoder = [(n, 1)]
+    for i in range(scales):
+        encoder += [(n * (i + 1), 1)] * 2 + ([(n * (i + 1), 2)] if i < scales - 1 else [])
+    decoder = [(n, 1)] * (2 * scales) + [(channels, 1)]
+    assert [(c.filters, c.strides[0]) for c in convs["discriminator"]] == encoder + decoder
+    assert [(c.filters, c.strides[0]) for c in convs["generator"]] == decoder
+    for net, prefix in ((generator, ""), (discriminator, "dec_")):
+        assert net.get_layer(f"{prefix}project").output.shape == (None, 8 * 8 * n)
+        ups = [layer for layer in net.layers if isinstance(layer, keras.layers.UpSampling2D)]
+        assert len(ups) == scales - 1 and all(u.interpolation == "nearest" for u in ups)
+    assert discriminator.get_layer(f"enc_{scales - 1}_1").output.shape == (None, 8, 8,
+                                                                            n * scales)
+
+
+def test_began_trains_on_its_own_network_by_default():
+    model, logs = one_step("began")
+    assert model.discriminator.get_layer("enc_in").filters == 8  # TINY's model.began_filters
+    assert not [layer for layer in model.generator.layers
+                if isinstance(layer, keras.layers.BatchNormalization)]
+    assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_began_architecture_needs_an_autoencoder_variant_and_its_image_sizes():
+    from tfgan_app.errors import ConfigError
+
+    model, _ = tiny_model("ebgan", "model.architecture=began")  # an autoencoder variant too
+    assert model.discriminator.get_layer("enc_in").filters == 8
+    for variant in ("dcgan", "acgan", "infogan"):
+        with pytest.raises(ConfigError, match="only the autoencoder variants .began, ebgan."):
+            tiny_model(variant, "model.architecture=began")
+    with pytest.raises(ConfigError, match=r"8 x 2\^k pixels \(16, 32, 64, 128\); got 28x28"):
+        tiny_model("began", "data.image_size=28")
+    with pytest.raises(ConfigError, match="model.architecture=began needs image data"):
+        tiny_model("began", "data.dataset=ring", "model.architecture=began")
+    model, _ = tiny_model("began", "model.architecture=dcgan")  # the former network stays
+    assert [layer.name for layer in model.discriminator.layers if "enc" in layer.name] == [
+        "enc_0", "enc_1"]
 
 
 def test_wgan_clips_every_critic_weight():

@@ -225,7 +225,17 @@ class Checkpointer:
             return 0
         try:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as exc:
+        except (AssertionError, ValueError) as exc:
+            # A variable of another shape (ValueError) or one the checkpoint lacks
+            # (AssertionError): the networks differ. The saved config.yaml cannot always
+            # show it: "model.architecture: auto" means what the variant chooses now (began
+            # runs before its own network became its default were dcgan-shaped).
+            raise UsageError(
+                f"cannot restore checkpoint {latest}: this run was trained with another "
+                "network than this configuration builds (e.g. a began run from before "
+                "model.architecture=began became its default); use a new --output-dir. "
+                f"Details: {exc}") from None
+        except tf.errors.OpError as exc:
             raise RunFailure(f"cannot restore checkpoint {latest}: {exc}") from None
         return int(self.epoch.numpy())
 

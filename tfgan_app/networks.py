@@ -5,7 +5,7 @@ the discriminator input as extra features or channels) so conditional variants r
 A discriminator returns a dict: `logit` [batch, 1], `features` (its last hidden layer, for
 feature matching) and one entry per extra head a variant asks for (ACGAN's class logits,
 InfoGAN's Q outputs). Autoencoder discriminators (BEGAN, EBGAN) return `reconstruction`
-and `embedding`.
+and `embedding`; `model.architecture=began` builds the BEGAN paper's own autoencoder pair.
 
 Batch normalization is synchronized across replicas, and minibatch standard deviation works
 on contiguous groups inside a replica's batch: with per-replica batch statistics a step on
@@ -31,10 +31,13 @@ class NetworkConfig:
     """Generator and discriminator shapes (`model.*` keys)."""
 
     latent_dim: int = option(64, "size of the generator's latent vector z", min=1)
-    architecture: Literal["auto", "mlp", "dcgan", "kerasio"] = option(
-        "auto", "network pair; auto: the variant's own choice for images, mlp for points; "
-                "kerasio: the keras.io WGAN-GP example's networks (28x28 images; "
-                "latent_dim and the filter keys do not apply)")
+    architecture: Literal["auto", "mlp", "dcgan", "kerasio", "began"] = option(
+        "auto", "network pair; auto: the variant's own choice for images (began for began, "
+                "else dcgan), mlp for points; kerasio: the keras.io WGAN-GP example's "
+                "networks (28x28 images; latent_dim and the filter keys do not apply); "
+                "began: the BEGAN paper's ELU autoencoder pair, for the autoencoder variants "
+                "began and ebgan (16, 32, 64, 128 px; model.began_filters sets its width, the "
+                "DCGAN filter, norm and upsample keys do not apply)")
     g_filters: int = option(64, "DCGAN: channels of the generator's last hidden stage "
                                 "(doubled at each lower resolution)", min=1)
     d_filters: int = option(64, "DCGAN: channels of the discriminator's first stage "
@@ -55,18 +58,38 @@ class NetworkConfig:
         1, "PacGAN packing (Lin et al. 2018): the discriminator judges each group of this "
            "many samples, all real or all generated, concatenated (features for points, "
            "channels for images); 1: off", min=1)
+    began_filters: int = option(
+        64, "BEGAN network: filters n of every generator and decoder convolution; the "
+            "encoder's grow n, 2n, 3n, ... per scale", min=1)
     mlp_units: int = option(256, "MLP: units per hidden layer", min=1)
     mlp_layers: int = option(3, "MLP: hidden layers", min=1)
 
 
-def resolve_architecture(cfg: NetworkConfig, kind: str, default: str = "dcgan") -> str:
-    """`auto` -> `default` for images, mlp for points; dcgan on points is an error."""
-    if cfg.architecture == "auto":
-        return default if kind == "image" else "mlp"
-    if cfg.architecture in ("dcgan", "kerasio") and kind != "image":
-        raise ConfigError(f"model.architecture={cfg.architecture} needs image data, but this "
+# Architectures whose discriminator is an autoencoder; the classifier-style builders
+# (build_pair, generator_for for gan ... infogan) refuse them.
+AUTOENCODER_ARCHITECTURES = ("began",)
+
+
+def resolve_architecture(cfg: NetworkConfig, kind: str, default: str = "dcgan",
+                         autoencoder: bool = False) -> str:
+    """`auto` -> `default` for images, mlp for points; conv pairs on points are an error.
+
+    `autoencoder`: the caller builds an autoencoder discriminator (began, ebgan). The began
+    architecture is only accepted then: its discriminator has no real/fake logit, feature
+    or class heads, and a BEGAN generator beside another variant's DCGAN discriminator
+    would be a pairing nobody has tuned, so it is refused rather than guessed.
+    """
+    arch = cfg.architecture
+    if arch == "auto":
+        arch = default if kind == "image" else "mlp"
+    elif arch in ("dcgan", "kerasio", "began") and kind != "image":
+        raise ConfigError(f"model.architecture={arch} needs image data, but this "
                           "dataset is 2-D points; use model.architecture=mlp or auto")
-    return cfg.architecture
+    if arch in AUTOENCODER_ARCHITECTURES and not autoencoder:
+        raise ConfigError(f"model.architecture={arch} is BEGAN's autoencoder pair; only the "
+                          "autoencoder variants (began, ebgan) can use it: use "
+                          "model.architecture=dcgan, mlp or auto")
+    return arch
 
 
 def dcgan_stages(size: int) -> tuple[int, int]:
@@ -363,14 +386,95 @@ def kerasio_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=Non
     return _heads(inputs, h, cfg, heads, logit)
 
 
-GENERATORS = {"dcgan": dcgan_generator, "kerasio": kerasio_generator}
+BEGAN_BASE = 8  # BEGAN's decoder and generator start at 8x8 (Berthelot et al. 2017, 3.5)
+
+
+def began_scales(shape) -> int:
+    """Resolutions of BEGAN's networks, 8x8 up to the image size: 16 -> 2, 64 -> 4."""
+    size, scales = BEGAN_BASE, 1
+    while size < shape[0]:
+        size, scales = size * 2, scales + 1
+    if size != shape[0] or shape[0] != shape[1] or scales < 2:
+        raise ConfigError(f"model.architecture=began needs square images of 8 x 2^k pixels "
+                          f"(16, 32, 64, 128); got {shape[0]}x{shape[1]}. Set "
+                          "data.image_size")
+    return scales
+
+
+def _began_convs(h, filters: int, name: str):
+    """One scale: two 3x3 convolutions with ELU (BEGAN has no normalization anywhere)."""
+    for j in range(2):
+        h = layers.Conv2D(filters, 3, padding="same", activation="elu",
+                          name=f"{name}_{j}")(h)
+    return h
+
+
+def _began_decoder(h, n: int, scales: int, prefix: str = ""):
+    """Dense projection to 8x8xn, then per scale two convs, nearest-neighbour x2 between.
+
+    The projection is linear, like the embedding (the paper puts ELU on convolutions); the
+    caller adds the 3x3 output convolution.
+    """
+    h = layers.Dense(BEGAN_BASE * BEGAN_BASE * n, name=f"{prefix}project")(h)
+    h = layers.Reshape((BEGAN_BASE, BEGAN_BASE, n))(h)
+    for i in range(scales):
+        if i:
+            h = layers.UpSampling2D(2, interpolation="nearest", name=f"{prefix}up_{i}")(h)
+        h = _began_convs(h, n, f"{prefix}conv_{i}")
+    return h
+
+
+def began_generator(cfg: NetworkConfig, out_shape, num_classes=0, inputs=None):
+    """BEGAN's generator (Berthelot et al. 2017, section 3.5): the decoder's shape.
+
+    z -> dense 8x8xn -> [two 3x3 convs n, ELU; nearest x2] per scale -> 3x3 conv -> tanh.
+    The paper's output (and carpedm20/BEGAN-tensorflow's) is linear; the tanh keeps samples
+    in [-1, 1], the range the app's exports promise and the uint8 grids and `sample`
+    signature assume. A linear generator would rely on clipping, whose zero gradient
+    outside the range would hide from G how far off such pixels are; tanh is what the DCGAN
+    generators end with too.
+    """
+    inputs, h = inputs or _inputs(cfg.latent_dim, num_classes)
+    h = _began_decoder(h, cfg.began_filters, began_scales(out_shape))
+    h = layers.Conv2D(out_shape[-1], 3, padding="same", name="out")(h)
+    h = layers.Activation("tanh", name="sample")(h)
+    return _model(inputs, h, "generator")
+
+
+def began_autoencoder(cfg: NetworkConfig, in_shape, embedding_dim: int):
+    """BEGAN's discriminator: x -> {"reconstruction", "embedding" h}.
+
+    Encoder: a 3x3 conv (n), then per scale two 3x3 convs with n, 2n, 3n, ... filters (the
+    linear growth of carpedm20/BEGAN-tensorflow) and, between scales, a stride-2 3x3 conv
+    down-sampling; the 8x8 map goes through a dense layer to h with no activation. Decoder:
+    the generator's shape from h, with a linear output (a reconstruction of x; the L1 loss
+    measures it). ELU after every convolution but that output, no normalization.
+    """
+    n, scales = cfg.began_filters, began_scales(in_shape)
+    x = keras.Input(in_shape, name="x")
+    h = layers.Conv2D(n, 3, padding="same", activation="elu", name="enc_in")(x)
+    for i in range(scales):
+        filters = n * (i + 1)
+        h = _began_convs(h, filters, f"enc_{i}")
+        if i < scales - 1:
+            h = layers.Conv2D(filters, 3, strides=2, padding="same", activation="elu",
+                              name=f"down_{i}")(h)
+    embedding = layers.Dense(embedding_dim, name="embedding")(layers.Flatten()(h))
+    h = _began_decoder(embedding, n, scales, prefix="dec_")
+    out = layers.Conv2D(in_shape[-1], 3, padding="same", name="reconstruction")(h)
+    return keras.Model(x, {"reconstruction": out, "embedding": embedding},
+                       name="discriminator")
+
+
+GENERATORS = {"dcgan": dcgan_generator, "kerasio": kerasio_generator,
+              "began": began_generator}
 DISCRIMINATORS = {"dcgan": dcgan_discriminator, "kerasio": kerasio_discriminator}
 
 
 def generator_for(cfg: NetworkConfig, data, num_classes: int = 0, default: str = "dcgan",
-                  inputs=None):
-    """The generator of the pair `build_pair` would build."""
-    arch = resolve_architecture(cfg, data.kind, default)
+                  inputs=None, autoencoder: bool = False):
+    """The generator of the pair `build_pair` (or `autoencoder_pair`) would build."""
+    arch = resolve_architecture(cfg, data.kind, default, autoencoder)
     if arch in GENERATORS:
         return GENERATORS[arch](cfg, data.shape, num_classes, inputs=inputs)
     return mlp_generator(cfg, data.shape, num_classes, image=data.kind == "image",
@@ -397,14 +501,17 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
                               default: str = "dcgan"):
     """An autoencoder: x -> {"reconstruction": like x, "embedding": [batch, embedding_dim]}.
 
-    Images (dcgan): the DCGAN discriminator's stride-2 conv stages as encoder, a dense
-    embedding, the DCGAN generator's transposed-conv stages as decoder, ELU and no
-    normalization (as in BEGAN), a linear output. Points (mlp): dense encoder and decoder.
+    Images: began (`began_autoencoder`, the paper's network), or dcgan: the DCGAN
+    discriminator's stride-2 conv stages as encoder, a dense embedding, the DCGAN
+    generator's transposed-conv stages as decoder, ELU and no normalization, a linear
+    output. Points (mlp): dense encoder and decoder.
     """
-    arch = resolve_architecture(cfg, data.kind, default)
+    arch = resolve_architecture(cfg, data.kind, default, autoencoder=True)
     if arch == "kerasio":
         raise ConfigError("model.architecture=kerasio has no autoencoder discriminator "
-                          "(began, ebgan); use model.architecture=dcgan or mlp")
+                          "(began, ebgan); use model.architecture=began, dcgan or mlp")
+    if arch == "began":
+        return began_autoencoder(cfg, data.shape, embedding_dim)
     x = keras.Input(data.shape, name="x")
     h = x
     if arch == "dcgan":
@@ -447,5 +554,5 @@ def autoencoder_pair(cfg: NetworkConfig, data, embedding_dim: int, variant: str,
     if cfg.minibatch_std:  # an autoencoder has no place for the minibatch-std feature
         raise ConfigError(f"model.minibatch_std is not supported by {variant} (its "
                           "discriminator is an autoencoder); set it to 0")
-    return (generator_for(cfg, data, 0, default),
+    return (generator_for(cfg, data, 0, default, autoencoder=True),
             autoencoder_discriminator(cfg, data, embedding_dim, default))

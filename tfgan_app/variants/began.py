@@ -38,6 +38,7 @@ class BEGAN(GANModel):
     """
 
     Config = BEGANConfig
+    default_architecture = "began"  # the paper's network (networks.began_autoencoder)
     packable = False
     metric_names = ("d_loss", "g_loss", "loss_real", "loss_fake", "k_t", "m_global")
 
