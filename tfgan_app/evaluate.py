@@ -105,10 +105,19 @@ def _dataset_for_export(meta: dict, spec: str | None):
 
 
 def main(argv=None) -> int:
+    from tfgan_app import runlock
+
+    args = build_parser().parse_args(argv)
+    if args.run_dir is None:  # an exported model: a reader, no lock
+        return _evaluate(args)
+    with runlock.hold(args.run_dir, create=False):  # one writer per run directory
+        return _evaluate(args)
+
+
+def _evaluate(args) -> int:
     from tfgan_app import evaluation, files, plotting
     from tfgan_app.errors import UsageError
 
-    args = build_parser().parse_args(argv)
     if args.num_samples is not None and args.num_samples < 2:
         raise UsageError(f"--num-samples must be at least 2, not {args.num_samples}")
     if args.checkpoint is not None and args.model:

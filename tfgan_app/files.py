@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from pathlib import Path
+
+# Temporary names of writes that were cut short, by writer: atomic_write (.NAME.tmpPID),
+# the SavedModel and TFLite exports (.tmp-NAME-PID, .tmp-saved-model-XXXX), the SavedModel
+# replacement (.old-NAME-PID) and TensorFlow's checkpoint save (ckpt-N_temp/).
+PARTIAL_WRITE = re.compile(r"\..+\.tmp\d+|\.tmp-.+|\.old-.+-\d+|ckpt-\d+_temp")
 
 
 def atomic_write(path, write):
@@ -21,3 +28,25 @@ def atomic_write(path, write):
 
 def write_text(path, text: str):
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def remove_partial_writes(root) -> list[Path]:
+    """Delete the temporary files and directories that killed writes left under `root`.
+
+    Safe only while no other process writes under `root` (runlock.hold ensures that).
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    for directory, dirnames, filenames in os.walk(root):
+        for name in list(dirnames):
+            if PARTIAL_WRITE.fullmatch(name):
+                dirnames.remove(name)
+                shutil.rmtree(Path(directory, name), ignore_errors=True)
+                removed.append(Path(directory, name))
+        for name in filenames:
+            if PARTIAL_WRITE.fullmatch(name):
+                Path(directory, name).unlink(missing_ok=True)
+                removed.append(Path(directory, name))
+    return sorted(removed)

@@ -23,7 +23,7 @@ import tensorflow as tf
 import yaml
 
 from tfgan_app import callbacks as cb
-from tfgan_app import distribute, files, performance, registry
+from tfgan_app import distribute, files, performance, registry, runlock
 from tfgan_app.config import RunConfig, load_yaml, option, resolve_config
 from tfgan_app.data import load_from_config
 from tfgan_app.data.pipeline import steps_per_epoch, training_batches
@@ -218,12 +218,19 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     Under multi-worker training every worker runs this with the same `run_dir` (a shared
     filesystem): all restore the chief's newest checkpoint, only the chief writes the run's
     files, and the others save their (identical) checkpoints to a temporary directory, as
-    the collective save requires, and delete it at the end.
+    the collective save requires, and delete it at the end. A run directory that another
+    process writes is refused with a UsageError (runlock.py).
     """
     run_dir = Path(run_dir)
     tc = cfg.train
     # First: multi-worker strategies must exist before TensorFlow runs any op.
     strategy = strategy or distribute.make_strategy(tc.strategy, tpu=tc.tpu)
+    with runlock.hold(run_dir, runlock.task_of(strategy)):  # one writer per run directory
+        return _train_locked(cfg, run_dir, strategy, verbose, echo)
+
+
+def _train_locked(cfg, run_dir, strategy, verbose, echo) -> TrainResult:
+    tc = cfg.train
     chief = distribute.is_chief(strategy)
     check_resumable(run_dir, cfg)
     keras.utils.set_random_seed(tc.seed)

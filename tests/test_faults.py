@@ -1,0 +1,245 @@
+"""Fault injection: kills at the worst moments, a full disk, damaged checkpoints, two
+writers, stale locks, unusable run directories, and what the user is told.
+
+Faults come from outside the app: a subprocess runs the train CLI after monkeypatching a
+TensorFlow or app function to do part of its work and then SIGKILL itself; the test then
+runs the same command again, as a user would. Cheaper faults run in this process.
+"""
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import TINY, run_cli
+from tfgan_app import files, runlock
+from tfgan_app.config import resolve_config
+from tfgan_app.errors import UsageError
+from tfgan_app.evaluate import main as evaluate_main
+from tfgan_app.export.__main__ import main as export_main
+from tfgan_app.train import main as train_main
+from tfgan_app.training import train
+
+ROOT = Path(__file__).resolve().parents[1]
+QUIET = dict(verbose=0, echo=lambda _: None)
+SETS = TINY + ["data.dataset=ring", "train.eval_every=0"]
+HOST = socket.gethostname()
+
+PROGRAM = """
+import os, signal, sys, time
+from pathlib import Path
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+PATCH
+
+from tfgan_app import cli, train
+sys.exit(cli.run(train.main, sys.argv[1:]))
+"""
+
+# Each patch does part of the work, then kills the process.
+KILL_MID_CHECKPOINT = """
+from tensorflow.python.ops import gen_io_ops
+real_merge = gen_io_ops.merge_v2_checkpoints
+saves = []
+def merge(*args, **kwargs):  # the new checkpoint's shards are written, not yet merged
+    saves.append(1)
+    if len(saves) == 2:
+        die()
+    return real_merge(*args, **kwargs)
+gen_io_ops.merge_v2_checkpoints = merge
+"""
+KILL_IN_HISTORY_WRITE = """
+from tfgan_app import files
+real_write = files.atomic_write
+rows = []
+def atomic_write(path, write):
+    if Path(path).name == "history.csv":
+        rows.append(1)
+        if len(rows) == 2:  # its temporary file is complete, not yet renamed
+            return real_write(path, lambda tmp: (write(tmp), die()))
+    return real_write(path, write)
+files.atomic_write = atomic_write
+"""
+KILL_BEFORE_OLD_CHECKPOINTS_GO = """
+import tensorflow as tf
+def sweep(self):  # the new checkpoint is written and listed, the old ones not yet deleted
+    die()
+tf.train.CheckpointManager._sweep = sweep
+"""
+KILL_IN_EXPORT = """
+from tfgan_app.export import saved_model
+def replace_dir(tmp, final):  # the SavedModel is complete in its temporary directory
+    die()
+saved_model.replace_dir = replace_dir
+"""
+WAIT_FOR_GO = """
+from tfgan_app import callbacks
+real_write = callbacks.HistoryCSV.write
+def write(self):  # holds the run directory (and its lock) until the test says go
+    marker = Path(os.environ["FAULTS_MARKER"])
+    marker.with_suffix(".waiting").touch()
+    deadline = time.time() + 240
+    while not marker.with_suffix(".go").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    real_write(self)
+callbacks.HistoryCSV.write = write
+"""
+
+
+def start(run, epochs, patch="", sets=(), env=None):
+    """The train CLI on `run` in a subprocess, after `patch` (Python source) has run."""
+    argv = ["--variant", "gan", "--output-dir", run,
+            *sum((["--set", s] for s in SETS + [f"train.epochs={epochs}", *sets]), [])]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.Popen([sys.executable, "-c", PROGRAM.replace("PATCH", patch),
+                             *map(str, argv)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(proc, timeout=300):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def history_epochs(run):
+    return [int(line.split(",")[0]) for line in (run / "history.csv").read_text().split()[1:]]
+
+
+def listed_checkpoints(run):
+    state = tf.train.get_checkpoint_state(str(run / "checkpoints"))
+    return [Path(p).name for p in state.all_model_checkpoint_paths]
+
+
+def checkpoint_values(prefix) -> dict:
+    """Every value in a checkpoint (model, optimizers, epoch) by its key."""
+    reader = tf.train.load_checkpoint(str(prefix))
+    return {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()
+            if key != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+
+
+def assert_same_checkpoint(a, b):
+    values_a, values_b = checkpoint_values(a), checkpoint_values(b)
+    assert values_a.keys() == values_b.keys()
+    for key in values_a:
+        np.testing.assert_array_equal(values_a[key], values_b[key], err_msg=key)
+
+
+def leftovers(run):
+    return sorted(str(p.relative_to(run)) for p in run.rglob("*")
+                  if files.PARTIAL_WRITE.fullmatch(p.name) or p.name.startswith(".lock"))
+
+
+def app_messages(caplog):
+    return [r.getMessage() for r in caplog.records if r.name.startswith("tfgan_app")]
+
+
+def dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def plant_stale_lock(run, pid):
+    run.mkdir(parents=True, exist_ok=True)
+    (run / ".lock").write_text(json.dumps({
+        "pid": pid, "host": HOST, "command": "python -m tfgan_app.train --variant gan",
+        "since": "2025-01-02T03:04:05+00:00"}))
+
+
+def truncate_data(run, epoch, size=100):
+    (run / "checkpoints" / f"ckpt-{epoch}.data-00000-of-00001").write_bytes(
+        (run / "checkpoints" / f"ckpt-{epoch}.data-00000-of-00001").read_bytes()[:size])
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """A 4-epoch run never interrupted: what every recovered run must equal exactly."""
+    run = tmp_path_factory.mktemp("straight")
+    train(resolve_config("gan", sets=SETS + ["train.epochs=4"]), run, **QUIET)
+    return run
+
+
+
+# -- two writers, stale locks, multi-worker, unusable directories -------------------------
+@pytest.mark.parametrize("main, argv", [
+    (train_main, ["--variant", "gan", "--dataset", "ring", "--output-dir", "{run}"]),
+    (export_main, ["--run-dir", "{run}"]),
+    (evaluate_main, ["--run-dir", "{run}"]),
+])
+def test_every_writer_is_refused_on_a_held_run_directory(tmp_path, capsys, main, argv):
+    run = tmp_path / "run"
+    with runlock.hold(run):
+        holder = json.loads((run / ".lock").read_text())
+        code, _, err = run_cli(main, capsys, *[a.format(run=run) for a in argv])
+        assert [p.name for p in run.iterdir()] == [".lock"]  # the refused one wrote nothing
+    assert code == 2 and err == (
+        f"error: run directory {run} is in use by pid {os.getpid()} on {HOST} since "
+        f"{holder['since']} ({holder['command']}); one train, export or evaluate writes to "
+        "a run directory at a time: wait for it to finish or stop it, or use another "
+        "directory\n")
+    assert not run.exists()  # the directory the holder made, empty again, is removed
+
+
+def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tfgan_app")
+    run = tmp_path / "run"
+    pid = dead_pid()
+    plant_stale_lock(run, pid)
+    (run / "samples").mkdir()
+    (run / "samples" / f".epoch_0003.png.tmp{pid}").write_bytes(b"half a png")
+    with runlock.hold(run):
+        assert json.loads((run / ".lock").read_text())["pid"] == os.getpid()
+    assert app_messages(caplog) == [
+        (f"taking over the stale lock {run}/.lock of pid {pid} on {HOST} since "
+         "2025-01-02T03:04:05+00:00 (python -m tfgan_app.train --variant gan): that process "
+         "ended without releasing it (killed or crashed)"),
+        f"removed 1 unfinished file(s) of an interrupted writer: samples/.epoch_0003.png.tmp{pid}"]
+    assert sorted(p.name for p in run.rglob("*")) == ["samples"]
+
+
+def test_the_workers_of_one_job_share_a_run_directory_and_a_second_job_is_refused(tmp_path):
+    run = tmp_path / "run"
+    job, other_job = "a1b2c3d4e5f6", "ffffffffffff"
+    with runlock.hold(run, runlock.Task(job, "worker:0", chief=True)), \
+            runlock.hold(run, runlock.Task(job, "worker:1", chief=False)):
+        assert sorted(p.name for p in run.iterdir()) == [".lock", ".lock.worker-1"]
+        assert json.loads((run / ".lock.worker-1").read_text())["task"] == "worker:1"
+        with pytest.raises(UsageError, match=rf"in use by pid {os.getpid()} on {HOST}, "
+                                             rf"worker:1 of multi-worker job {job} since"):
+            with runlock.hold(run, runlock.Task(other_job, "worker:1", chief=False)):
+                pass
+        with pytest.raises(UsageError, match=f"worker:0 of multi-worker job {job}"):
+            with runlock.hold(run):  # a single-process writer, e.g. export
+                pass
+    assert not run.exists()
+
+
+def test_a_run_directory_that_is_a_file_or_cannot_be_written_is_a_usage_error(tmp_path,
+                                                                            capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    args = ["--variant", "gan", "--dataset", "ring", "--output-dir"]
+    code, _, err = run_cli(train_main, capsys, *args, blocker)
+    assert code == 2 and err == (f"error: run directory {blocker} is an existing file, not a "
+                                 "directory; pass a directory (a new one starts a new run)\n")
+    # chmod 0o500 does not stop root, so take a path under a regular file as unwritable.
+    unwritable = tmp_path / "ro"
+    unwritable.mkdir(mode=0o500)
+    if os.access(unwritable, os.W_OK):
+        unwritable = blocker / "run"
+        message = f"cannot be created: {blocker} is a file, not a directory"
+    else:
+        message = "is not writable (Permission denied); pass a directory you can write to"
+    code, _, err = run_cli(train_main, capsys, *args, unwritable)
+    assert code == 2 and err == f"error: run directory {unwritable} {message}\n"
+    code, _, err = run_cli(export_main, capsys, "--run-dir", blocker)
+    assert code == 2 and err == f"error: run directory {blocker} is a file, not a run directory\n"
