@@ -6,6 +6,7 @@ TensorFlow or app function to do part of its work and then SIGKILL itself; the t
 runs the same command again, as a user would. Cheaper faults run in this process.
 """
 
+import errno
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from tfgan_app.errors import UsageError
 from tfgan_app.evaluate import main as evaluate_main
 from tfgan_app.export.__main__ import main as export_main
 from tfgan_app.train import main as train_main
-from tfgan_app.training import train
+from tfgan_app.training import load_run, train
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = dict(verbose=0, echo=lambda _: None)
@@ -243,3 +244,54 @@ def test_a_run_directory_that_is_a_file_or_cannot_be_written_is_a_usage_error(tm
     assert code == 2 and err == f"error: run directory {unwritable} {message}\n"
     code, _, err = run_cli(export_main, capsys, "--run-dir", blocker)
     assert code == 2 and err == f"error: run directory {blocker} is a file, not a run directory\n"
+
+
+# -- what the user is told ---------------------------------------------------------------------
+def test_a_runtime_failure_names_its_root_cause_and_debug_shows_the_traceback(tmp_path,
+                                                                              capsys,
+                                                                              monkeypatch):
+    run = tmp_path / "run"
+    train(resolve_config("gan", sets=SETS), run, **QUIET)
+    data = run / "checkpoints" / "ckpt-1.data-00000-of-00001"
+    flipped = bytearray(data.read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF  # bit rot: the size is right, a checksum is not
+    data.write_bytes(bytes(flipped))
+    argv = ["--run-dir", run, "--checkpoint", 1]
+    code, _, err = run_cli(export_main, capsys, *argv)
+    first, cause, hint = err.splitlines()
+    assert code == 1 and first.startswith(f"error: cannot restore checkpoint {run}/checkpoints/"
+                                          "ckpt-1: ")
+    assert "Checksum does not match" in first and "Checksum does not match" in cause
+    assert cause.startswith(f"caused by: RuntimeError: TensorBundle at {run}/checkpoints/"
+                            "ckpt-1 ")
+    assert hint == "(run with --debug for the full traceback)"
+    for debug_argv, env in ((["--debug"], "0"), ([], "1")):
+        monkeypatch.setenv("TFGAN_APP_DEBUG", env)
+        code, _, err = run_cli(export_main, capsys, *argv, *debug_argv)
+        assert code == 1 and err.startswith(f"error: cannot restore checkpoint {run}/")
+        assert "Traceback (most recent call last)" in err
+        assert "The above exception was the direct cause of the following exception" in err
+        assert err.splitlines()[-1].startswith("tfgan_app.errors.RunFailure: cannot restore")
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_last_checkpoint(tmp_path, capsys,
+                                                                   monkeypatch):
+    run = tmp_path / "run"
+    real_write = files.atomic_write
+
+    def atomic_write(path, write):
+        if (run / "checkpoints" / "checkpoint").is_file():  # the disk fills after epoch 1
+            def write(tmp):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
+        return real_write(path, write)
+
+    monkeypatch.setattr(files, "atomic_write", atomic_write)
+    argv = ["--variant", "gan", "--output-dir", run,
+            *sum((["--set", s] for s in SETS + ["train.epochs=2"]), [])]
+    code, _, err = run_cli(train_main, capsys, *argv)
+    assert code == 1
+    assert err == (f"error: {run}/history.csv: No space left on device\n"
+                   "(run with --debug for the full traceback)\n")
+    assert leftovers(run) == []
+    monkeypatch.setattr(files, "atomic_write", real_write)
+    assert load_run(run).epoch == 1 and history_epochs(run) == [1]

@@ -226,7 +226,7 @@ class Checkpointer:
         try:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as exc:
-            raise RunFailure(f"cannot restore checkpoint {latest}: {exc}") from None
+            raise RunFailure(f"cannot restore checkpoint {latest}: {exc}") from exc
         return int(self.epoch.numpy())
 
     def save(self, epochs_done: int) -> str:

@@ -8,17 +8,25 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def run(main, argv=None) -> int:
-    """Run `main(argv)`; expected failures print one message and return their exit code."""
+    """Run `main(argv)`; expected failures print one message and return their exit code.
+
+    `--debug` anywhere in argv (taken out before `main` parses it) or TFGAN_APP_DEBUG=1
+    adds the full traceback, chained causes included, after the message.
+    """
     from tfgan_app.errors import TfganError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("TFGAN_APP_DEBUG") == "1"
+    argv = [arg for arg in argv if arg != "--debug"]
     log = logging.getLogger("tfgan_app")
     if not log.handlers:  # our messages only; TensorFlow's Python logging stays as it is
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
@@ -26,11 +34,67 @@ def run(main, argv=None) -> int:
         return main(argv) or 0
     except TfganError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _explain(exc, debug)
         return exc.exit_code
-    except OSError as exc:  # e.g. an unwritable output directory or a full disk
-        print(f"error: {exc}", file=sys.stderr)
+    except OSError as exc:  # e.g. a full disk (ENOSPC) or a directory made read-only
+        print(f"error: {_os_message(exc)}", file=sys.stderr)
+        _explain(exc, debug)
         return 1
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume from the last finished "
               "epoch", file=sys.stderr)
         return 130
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to sys.stderr as it is at each message, like the error lines below it.
+
+    A stream fixed at the first run() would go stale when the caller swaps sys.stderr
+    (pytest's capture closes it after each test).
+    """
+
+    stream = property(lambda self: sys.stderr, lambda self, _: None)
+
+
+def _os_message(exc: OSError) -> str:
+    """`PATH: strerror`, the way the shell reports it, when the error names a path."""
+    if exc.filename is None or not exc.strerror:
+        return str(exc)
+    if exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {exc.strerror}"
+    return f"{exc.filename}: {exc.strerror}"
+
+
+def _root_cause(exc: BaseException) -> BaseException | None:
+    """The innermost exception `exc` was raised from (or during), None if none."""
+    cause, seen = None, {id(exc)}
+    while True:
+        nxt = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if nxt is None or id(nxt) in seen:
+            return cause
+        exc = cause = nxt
+        seen.add(id(nxt))
+
+
+def _explain(exc: BaseException, debug: bool):
+    """What follows the message: the traceback with --debug, else a runtime failure's cause.
+
+    A usage error's message says all the user needs, so it gets nothing more.
+    """
+    from tfgan_app.errors import RunFailure
+
+    if isinstance(exc, RunFailure) and exc.__cause__ is None and exc.__context__ is not None:
+        # Keras re-raises what a callback raised inside fit() `from None`, which hides the
+        # cause we chained; this app raises no RunFailure `from None` itself.
+        exc.__cause__ = exc.__context__
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+        return
+    if isinstance(exc, RunFailure):
+        cause = _root_cause(exc)
+        if cause is not None:
+            lines = str(cause).strip().splitlines()
+            print(f"caused by: {type(cause).__name__}" + (f": {lines[0]}" if lines else ""),
+                  file=sys.stderr)
+    if isinstance(exc, (RunFailure, OSError)):
+        print("(run with --debug for the full traceback)", file=sys.stderr)

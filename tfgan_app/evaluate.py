@@ -27,6 +27,7 @@ cgan/acgan and code/class agreement for infogan; --inception-weights adds Incept
 Writes JSON (default RUN/eval/epoch_NNNN.json, or eval_<variant>_<version>.json for
 --model), plus for a run history.png and, for toy data, a scatter of the evaluated samples.
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage.
+--debug (or TFGAN_APP_DEBUG=1) adds the full traceback to an error message.
 """
 
 

@@ -217,13 +217,13 @@ def load_tfds(name: str, split: str, image_size: int) -> Dataset:
         import tensorflow_datasets as tfds
     except ImportError as exc:
         raise RunFailure(f"tensorflow-datasets cannot be imported ({exc}); "
-                         "reinstall with `pip install -e .`") from None
+                         "reinstall with `pip install -e .`") from exc
     spec = f"tfds:{name}:{split}"
     if name not in tfds.list_builders():
         raise DataError(f"{spec}: TFDS has no dataset named '{name}'")
     try:
         ds, info = tfds.load(name, split=split, with_info=True, download=False)
-    except (AssertionError, tfds.core.registered.DatasetNotFoundError):
+    except (AssertionError, tfds.core.registered.DatasetNotFoundError) as missing:
         data_dir = os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
         if not _tfds_download_reachable():
             raise RunFailure(
@@ -231,12 +231,12 @@ def load_tfds(name: str, split: str, image_size: int) -> Dataset:
                 "download server cannot be reached (offline?). On a connected machine run "
                 f"`tfds build {name}` and copy its data dir here (or set TFDS_DATA_DIR), "
                 "or use an offline dataset: digits, ring, grid, folder:PATH, npz:PATH"
-            ) from None
+            ) from missing
         log.info("downloading %s into %s", name, data_dir)
         try:
             ds, info = tfds.load(name, split=split, with_info=True, download=True)
         except Exception as exc2:  # noqa: BLE001 - any download failure is reported
-            raise RunFailure(f"{spec}: download failed: {exc2}") from None
+            raise RunFailure(f"{spec}: download failed: {exc2}") from exc2
     except ValueError as exc:  # e.g. an unknown split
         raise DataError(f"{spec}: {exc}") from None
     features = info.features

@@ -17,6 +17,7 @@ Writes <output>/<variant>/<version>/ (SavedModel, TF Serving layout), <output>/m
 back (tf.saved_model.load, LiteRT) and compared with the Keras generator; the table printed
 at the end gives size, max abs error, PSNR and latency per sample. Exit codes: 0 ok,
 1 export failure, 2 bad usage (no run, no checkpoint, bad option).
+--debug (or TFGAN_APP_DEBUG=1) adds the full traceback to an error message.
 """
 
 
