@@ -10,6 +10,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,8 +22,9 @@ import tensorflow as tf
 
 from conftest import TINY, run_cli
 from tfgan_app import files, runlock
+from tfgan_app.callbacks import Checkpointer
 from tfgan_app.config import resolve_config
-from tfgan_app.errors import UsageError
+from tfgan_app.errors import RunFailure, UsageError
 from tfgan_app.evaluate import main as evaluate_main
 from tfgan_app.export.__main__ import main as export_main
 from tfgan_app.train import main as train_main
@@ -260,7 +262,7 @@ def test_a_runtime_failure_names_its_root_cause_and_debug_shows_the_traceback(tm
     code, _, err = run_cli(export_main, capsys, *argv)
     first, cause, hint = err.splitlines()
     assert code == 1 and first.startswith(f"error: cannot restore checkpoint {run}/checkpoints/"
-                                          "ckpt-1: ")
+                                          "ckpt-1: OpError: TensorBundle at ")
     assert "Checksum does not match" in first and "Checksum does not match" in cause
     assert cause.startswith(f"caused by: RuntimeError: TensorBundle at {run}/checkpoints/"
                             "ckpt-1 ")
@@ -295,3 +297,116 @@ def test_a_full_disk_names_the_file_and_keeps_the_last_checkpoint(tmp_path, caps
     assert leftovers(run) == []
     monkeypatch.setattr(files, "atomic_write", real_write)
     assert load_run(run).epoch == 1 and history_epochs(run) == [1]
+
+
+def test_a_full_disk_during_a_checkpoint_save_keeps_the_last_checkpoint(tmp_path, capsys,
+                                                                         monkeypatch):
+    run = tmp_path / "run"
+    train(resolve_config("gan", sets=SETS), run, **QUIET)
+    real_write = tf.train.Checkpoint._write
+
+    def checkpoint_write(self, prefix, *args, **kwargs):
+        # What TensorFlow raises for ENOSPC while writing a checkpoint's shards.
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{prefix}_temp/part-00000-of-00001.data-00000-of-00001.tempstate1; "
+                        "No space left on device")
+
+    monkeypatch.setattr(tf.train.Checkpoint, "_write", checkpoint_write)
+    argv = ["--variant", "gan", "--output-dir", run,
+            *sum((["--set", s] for s in SETS + ["train.epochs=2"]), [])]
+    code, _, err = run_cli(train_main, capsys, *argv)
+    full = (f"{run}/checkpoints/ckpt-2_temp/part-00000-of-00001.data-00000-of-00001."
+            "tempstate1; No space left on device")
+    assert code == 1 and err == (
+        f"error: cannot save checkpoint {run}/checkpoints/ckpt-2: ResourceExhaustedError: "
+        f"{full}; the last saved checkpoint ({run}/checkpoints/ckpt-1) is kept, so fix that "
+        "and run the same command again to resume\n"
+        f"caused by: ResourceExhaustedError: {full}\n"
+        "(run with --debug for the full traceback)\n")
+    monkeypatch.setattr(tf.train.Checkpoint, "_write", real_write)
+    assert load_run(run).epoch == 1 and listed_checkpoints(run) == ["ckpt-1"]
+
+
+# -- damaged checkpoints ------------------------------------------------------------------------
+def _variables(model):
+    """Everything a checkpoint restores into `model`: weights and both optimizers."""
+    return [*model.weights, *model.g_optimizer.variables, *model.d_optimizer.variables]
+
+
+def test_a_truncated_newest_checkpoint_falls_back_to_the_older_one(straight, tmp_path,
+                                                                   capsys, caplog):
+    run = tmp_path / "run"
+    shutil.copytree(straight, run)  # 4 epochs; checkpoints 2, 3 and 4 kept
+    model = load_run(run, 3).model
+    epoch_3 = [v.numpy() for v in _variables(model)]
+    truncate_data(run, 4)
+
+    # Whatever a failed restore may have assigned, the older checkpoint assigns it all again.
+    for variable in _variables(model):
+        variable.assign(tf.fill(variable.shape, tf.constant(7, variable.dtype)))
+    assert Checkpointer(run / "checkpoints", model).restore() == 3
+    for variable, want in zip(_variables(model), epoch_3, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), want, err_msg=variable.path)
+    ckpt = run / "checkpoints"
+    assert app_messages(caplog) == [
+        (f"checkpoint {ckpt}/ckpt-4 does not restore (IndexError: Read less bytes than "
+         "requested); trying the next older one"),
+        f"restored the older checkpoint {ckpt}/ckpt-3 (epoch 3) instead"]
+
+    # Resuming: epoch 4's history row is dropped and trained again, exactly as before.
+    caplog.clear()
+    result = train(resolve_config("gan", sets=SETS + ["train.epochs=4"]), run, **QUIET)
+    assert result.initial_epoch == 3 and history_epochs(run) == [1, 2, 3, 4]
+    assert f"{ckpt}/ckpt-4 does not restore" in app_messages(caplog)[0]
+    assert_same_checkpoint(ckpt / "ckpt-4", straight / "checkpoints" / "ckpt-4")
+
+    # An explicitly requested checkpoint that fails is an error, not a fallback.
+    truncate_data(run, 4)
+    capsys.readouterr()
+    code, _, err = run_cli(export_main, capsys, "--run-dir", run, "--checkpoint", 4)
+    assert code == 1 and err == (
+        f"error: cannot restore checkpoint {ckpt}/ckpt-4: IndexError: Read less bytes than "
+        "requested\ncaused by: IndexError: Read less bytes than requested\n"
+        "(run with --debug for the full traceback)\n")
+
+    # None restores: exit 1 listing each, with the root cause; --debug adds the traceback.
+    for epoch in (2, 3):
+        truncate_data(run, epoch)
+    argv = ["--variant", "gan", "--output-dir", run,
+            *sum((["--set", s] for s in SETS + ["train.epochs=5"]), [])]
+    code, _, err = run_cli(train_main, capsys, *argv)
+    reason = "IndexError: Read less bytes than requested"
+    assert code == 1 and err == (
+        f"WARNING: checkpoint {ckpt}/ckpt-4 does not restore ({reason}); trying the next "
+        "older one\n"
+        f"WARNING: checkpoint {ckpt}/ckpt-3 does not restore ({reason}); trying the next "
+        "older one\n"
+        f"WARNING: checkpoint {ckpt}/ckpt-2 does not restore ({reason})\n"
+        f"error: no checkpoint in {ckpt} restores (tried {ckpt}/ckpt-4: {reason}; "
+        f"{ckpt}/ckpt-3: {reason}; {ckpt}/ckpt-2: {reason}); move the directory away to "
+        "start over, or restore its checkpoints from a backup\n"
+        f"caused by: {reason}\n(run with --debug for the full traceback)\n")
+    code, out, err = run_cli(train_main, capsys, *argv, "--debug")
+    assert code == 1 and f"\nerror: no checkpoint in {ckpt} restores" in err
+    assert "Traceback (most recent call last)" in err and "IndexError: Read less bytes" in err
+    assert "The above exception was the direct cause of the following exception" in err
+    assert err.rstrip().splitlines()[-1].startswith("tfgan_app.errors.RunFailure: no checkpoint")
+    with pytest.raises(RunFailure, match="no checkpoint in .* restores"):
+        load_run(run)
+
+def test_a_listed_checkpoint_whose_files_are_gone_is_skipped(tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    # A state file without timestamps, as older TensorFlow versions wrote it.
+    (run / "checkpoints" / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n'
+                                                    'all_model_checkpoint_paths: "ckpt-1"\n')
+    (run / "config.yaml").write_text(resolve_config("gan", sets=SETS).to_yaml())
+    code, _, err = run_cli(export_main, capsys, "--run-dir", run)
+    ckpt = run / "checkpoints" / "ckpt-1"
+    assert code == 1 and err.startswith(f"WARNING: checkpoint {ckpt} does not restore "
+                                        "(NotFoundError: ")
+    assert f"\nerror: no checkpoint in {run}/checkpoints restores (tried {ckpt}: " \
+           "NotFoundError: " in err
+    assert ("\ncaused by: RuntimeError: Unsuccessful TensorSliceReader constructor: Failed to "
+            f"find any matching files for {ckpt}\n") in err
+    assert "Traceback" not in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import time
 from pathlib import Path
@@ -19,6 +20,8 @@ import tensorflow as tf
 
 from tfgan_app import files, plotting
 from tfgan_app.errors import RunFailure, UsageError
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteLoss(RunFailure):
@@ -213,25 +216,83 @@ class Checkpointer:
         return [int(path.rsplit("-", 1)[1]) for path in self.manager.checkpoints]
 
     def restore(self, number: int | None = None) -> int:
-        """Restore checkpoint `number` (default: the newest, if any); return its epochs."""
-        latest = self.manager.latest_checkpoint
+        """Restore a checkpoint and return its epochs (0 if there is none yet).
+
+        Args:
+            number: the epoch of the checkpoint to restore; failing to restore it is a
+                RunFailure. Default: the newest that restores. A checkpoint that fails
+                (truncated or corrupt file: a full disk, a copy cut short) is skipped with
+                a warning naming it, then the next older one is tried; RunFailure listing
+                every failure if none restores.
+        """
+        directory = self.manager.directory
         if number is not None:
             if number not in self.available():
                 have = ", ".join(map(str, self.available())) or "none"
-                raise UsageError(f"no checkpoint {number} in {self.manager.directory} "
+                raise UsageError(f"no checkpoint {number} in {directory} "
                                  f"(available: {have})")
-            latest = f"{self.manager.directory}/ckpt-{number}"
-        if latest is None:
-            return 0
-        try:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as exc:
-            raise RunFailure(f"cannot restore checkpoint {latest}: {exc}") from exc
+            path = f"{directory}/ckpt-{number}"
+            try:
+                return self._restore(path)
+            except Exception as exc:  # noqa: BLE001 - see _restore
+                raise RunFailure(f"cannot restore checkpoint {path}: {_reason(exc)}") from exc
+        failures = []
+        # The state file lists the kept checkpoints; TensorFlow leaves out of that list the
+        # ones without a timestamp, never the newest (model_checkpoint_path).
+        listed = self.manager.checkpoints
+        latest = self.manager.latest_checkpoint
+        newest_first = (listed + ([latest] if latest and latest not in listed else []))[::-1]
+        for index, path in enumerate(newest_first):
+            try:
+                epoch = self._restore(path)
+            except Exception as exc:  # noqa: BLE001 - see _restore
+                failures.append((path, exc))
+                log.warning("checkpoint %s does not restore (%s)%s", path, _reason(exc),
+                            "; trying the next older one" if index + 1 < len(newest_first)
+                            else "")
+                continue
+            if failures:
+                log.warning("restored the older checkpoint %s (epoch %d) instead", path, epoch)
+            return epoch
+        if failures:
+            tried = "; ".join(f"{path}: {_reason(exc)}" for path, exc in failures)
+            raise RunFailure(f"no checkpoint in {directory} restores (tried {tried}); move "
+                             "the directory away to start over, or restore its checkpoints "
+                             "from a backup") from failures[0][1]
+        return 0
+
+    def _restore(self, path: str) -> int:
+        # A damaged file fails in many ways: IndexError ("Read less bytes than requested")
+        # and ValueError from the reader, OpError (DataLoss, NotFound) from RestoreV2,
+        # AssertionError when objects do not match. Restoring a complete checkpoint after
+        # a failed one assigns every variable again (assert_existing_objects_matched:
+        # none keeps a value from the failed attempt).
+        self.checkpoint.restore(path).assert_existing_objects_matched()
         return int(self.epoch.numpy())
 
     def save(self, epochs_done: int) -> str:
+        """Save the checkpoint of `epochs_done` epochs.
+
+        CheckpointManager.save writes the new checkpoint completely (into ckpt-N_temp/,
+        then merged and renamed), then lists it in the `checkpoint` state file, and only
+        then deletes the ones past `keep`: a kill or a full disk at any moment leaves the
+        previous checkpoint listed and whole.
+        """
         self.epoch.assign(epochs_done)
-        return self.save_manager.save(checkpoint_number=epochs_done)
+        try:
+            return self.save_manager.save(checkpoint_number=epochs_done)
+        except (tf.errors.OpError, OSError) as exc:
+            kept = self.save_manager.latest_checkpoint
+            raise RunFailure(
+                f"cannot save checkpoint {self.save_manager.directory}/ckpt-{epochs_done}: "
+                f"{_reason(exc)}; the last saved checkpoint ({kept or 'none'}) is kept, so "
+                "fix that and run the same command again to resume") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """`Type: first line of the message`; TensorFlow's messages run over many lines."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
