@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -410,3 +411,104 @@ def test_a_listed_checkpoint_whose_files_are_gone_is_skipped(tmp_path, capsys):
     assert ("\ncaused by: RuntimeError: Unsuccessful TensorSliceReader constructor: Failed to "
             f"find any matching files for {ckpt}\n") in err
     assert "Traceback" not in err
+
+
+# -- in subprocesses: kills at the worst moments, two real writers ------------------------------
+def test_sigkill_at_each_write_then_the_same_command_finishes_exactly(straight, tmp_path,
+                                                                       capsys):
+    run = tmp_path / "run"
+    sets = ["train.keep_checkpoints=1", "train.export=true"]  # each save deletes the last
+    old = dead_pid()
+    plant_stale_lock(run, old)
+
+    # 1. Killed while saving epoch 2's checkpoint: shards written, not merged.
+    proc = start(run, 4, KILL_MID_CHECKPOINT, sets)
+    code, out, err = finish(proc)
+    assert code == -9, err
+    assert f"WARNING: taking over the stale lock {run}/.lock of pid {old} on {HOST} since " \
+           "2025-01-02T03:04:05+00:00 (python -m tfgan_app.train --variant gan)" in err
+    assert (run / "checkpoints" / "ckpt-2_temp").is_dir()
+    assert listed_checkpoints(run) == ["ckpt-1"]  # the older one, whole and still listed
+    assert json.loads((run / ".lock").read_text())["pid"] == proc.pid
+
+    # 2. Killed between writing epoch 3's history.csv and renaming it into place.
+    killed, proc = proc.pid, start(run, 4, KILL_IN_HISTORY_WRITE, sets)
+    code, out, err = finish(proc)
+    assert code == -9, err
+    assert f"taking over the stale lock {run}/.lock of pid {killed} on {HOST}" in err
+    assert "removed 1 unfinished file(s) of an interrupted writer: checkpoints/ckpt-2_temp" \
+        in err
+    assert "resuming after epoch 1 of 4" in out
+    assert (run / f".history.csv.tmp{proc.pid}").is_file()
+    assert history_epochs(run) == [1, 2] and listed_checkpoints(run) == ["ckpt-2"]
+
+    # 3. Killed after epoch 3's checkpoint is listed, before the older one is deleted.
+    killed, proc = proc.pid, start(run, 4, KILL_BEFORE_OLD_CHECKPOINTS_GO, sets)
+    code, out, err = finish(proc)
+    assert code == -9, err
+    assert f"of pid {killed} on {HOST}" in err and "resuming after epoch 2 of 4" in out
+    assert f"interrupted writer: .history.csv.tmp{killed}" in err
+    assert listed_checkpoints(run) == ["ckpt-2", "ckpt-3"]
+
+    # 4. Killed during the export after the last epoch: the SavedModel is not in place.
+    killed, proc = proc.pid, start(run, 4, KILL_IN_EXPORT, sets)
+    code, out, err = finish(proc)
+    assert code == -9, err
+    assert f"of pid {killed} on {HOST}" in err and "resuming after epoch 3 of 4" in out
+    assert (run / "export" / "gan" / f".tmp-4-{proc.pid}" / "saved_model.pb").is_file()
+    assert not (run / "export" / "gan" / "4").exists()
+
+    # 5. The same command once more: nothing left to train, the export is done.
+    killed, proc = proc.pid, start(run, 4, "", sets)
+    code, out, err = finish(proc)
+    assert code == 0, err
+    assert f"of pid {killed} on {HOST}" in err and f"export/gan/.tmp-4-{killed}" in err
+    assert "already trained 4 of 4 epochs; nothing to do" in out and "exported SavedModel" in out
+
+    assert history_epochs(run) == [1, 2, 3, 4]
+    assert listed_checkpoints(run) == ["ckpt-4"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "checkpoint", "ckpt-4.data-00000-of-00001", "ckpt-4.index"]
+    assert leftovers(run) == []  # no temporary file, no lock
+    assert_same_checkpoint(run / "checkpoints" / "ckpt-4", straight / "checkpoints" / "ckpt-4")
+    export = run / "export"
+    for name in ("gan/4/saved_model.pb", "gan/4/variables/variables.index",
+                 "gan/4/assets.extra/tfgan_app.json", "gan.tflite", "gan_tflite.json",
+                 "models.config"):
+        assert (export / name).is_file(), name
+    z = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32)
+    served = tf.saved_model.load(str(export / "gan" / "4")).signatures["serving_default"](
+        z=tf.constant(z))["points"].numpy()
+    np.testing.assert_allclose(served, load_run(straight).model.generate(z), atol=1e-6)
+
+    # Readers of exported files take no lock: they work while a writer holds the run.
+    with runlock.hold(run):
+        code, out, err = run_cli(evaluate_main, capsys, "--model", export / "gan" / "4",
+                                 "--json", tmp_path / "eval.json")
+    assert code == 0, err
+    assert json.loads((tmp_path / "eval.json").read_text())["version"] == 4
+
+
+def test_a_second_writer_is_refused_and_other_directories_train_concurrently(tmp_path,
+                                                                             capsys):
+    run = tmp_path / "run"
+    marker = tmp_path / "marker"
+    first = start(run, 1, WAIT_FOR_GO, env={"FAULTS_MARKER": str(marker)})
+    deadline = time.time() + 240
+    while not marker.with_suffix(".waiting").exists():
+        assert first.poll() is None and time.time() < deadline, finish(first)
+        time.sleep(0.1)
+    # `first` holds run/.lock and waits in its first epoch's history write.
+    second = start(run, 1)
+    other = train(resolve_config("gan", sets=SETS), tmp_path / "other", **QUIET)
+    assert other.epochs_done == 1  # a run in another directory is not affected
+    code, out, err = finish(second)
+    assert code == 2, err
+    assert f"error: run directory {run} is in use by pid {first.pid} on {HOST} since " in err
+    assert "-c ... --variant gan --output-dir" in err  # the holder's command
+    assert "wait for it to finish or stop it, or use another directory" in err
+    assert "Traceback" not in err and "resuming" not in out
+    marker.with_suffix(".go").touch()
+    code, out, err = finish(first)
+    assert code == 0, err
+    assert history_epochs(run) == [1] and leftovers(run) == []
