@@ -300,6 +300,32 @@ def test_a_full_disk_names_the_file_and_keeps_the_last_checkpoint(tmp_path, caps
     assert load_run(run).epoch == 1 and history_epochs(run) == [1]
 
 
+def test_a_full_disk_under_tensorflow_s_own_writes_exits_1_without_a_traceback(tmp_path,
+                                                                               capsys,
+                                                                               monkeypatch):
+    run = tmp_path / "run"
+    writer_cls = type(tf.summary.create_file_writer(str(tmp_path / "probe")))
+    real_flush = writer_cls.flush
+    events = f"{run}/logs/events.out.tfevents.1"
+
+    def flush(self):  # TensorBoard's event file, as a real full tmpfs failed it
+        if (run / "checkpoints" / "checkpoint").is_file():
+            raise tf.errors.ResourceExhaustedError(
+                None, None, "{{function_node __wrapped__FlushSummaryWriter_device_/job:"
+                            f"localhost/replica:0/task:0/device:CPU:0}}}} {events}; No space "
+                            f"left on device\n\tFailed to flush 2 events to {events}")
+        return real_flush(self)
+
+    monkeypatch.setattr(writer_cls, "flush", flush)
+    argv = ["--variant", "gan", "--output-dir", run,
+            *sum((["--set", s] for s in SETS + ["train.epochs=2"]), [])]
+    code, _, err = run_cli(train_main, capsys, *argv)
+    assert code == 1 and err == (f"error: {events}; No space left on device\n"
+                                 "(run with --debug for the full traceback)\n")
+    monkeypatch.setattr(writer_cls, "flush", real_flush)
+    assert load_run(run).epoch == 1
+
+
 def test_a_full_disk_during_a_checkpoint_save_keeps_the_last_checkpoint(tmp_path, capsys,
                                                                          monkeypatch):
     run = tmp_path / "run"

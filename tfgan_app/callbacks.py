@@ -11,6 +11,7 @@ import csv
 import io
 import logging
 import math
+import re
 import time
 from pathlib import Path
 
@@ -283,16 +284,23 @@ class Checkpointer:
             return self.save_manager.save(checkpoint_number=epochs_done)
         except (tf.errors.OpError, OSError) as exc:
             kept = self.save_manager.latest_checkpoint
+            kept = (f"the last saved checkpoint ({kept}) is kept" if kept else
+                    "no checkpoint was saved before it")
             raise RunFailure(
                 f"cannot save checkpoint {self.save_manager.directory}/ckpt-{epochs_done}: "
-                f"{_reason(exc)}; the last saved checkpoint ({kept or 'none'}) is kept, so "
-                "fix that and run the same command again to resume") from exc
+                f"{_reason(exc)}; {kept}, so fix that and run the same command again to "
+                "resume") from exc
 
 
 def _reason(exc: BaseException) -> str:
-    """`Type: first line of the message`; TensorFlow's messages run over many lines."""
+    """`Type: first line of the message`, without a wrapped op's `{{function_node ...}}`.
+
+    TensorFlow's messages run over many lines; the first says what failed.
+    """
     lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    if not lines:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: " + re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", lines[0])
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

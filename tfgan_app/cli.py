@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import traceback
 
@@ -40,6 +41,13 @@ def run(main, argv=None) -> int:
         print(f"error: {_os_message(exc)}", file=sys.stderr)
         _explain(exc, debug)
         return 1
+    except Exception as exc:
+        if not _is_tf_op_error(exc):
+            raise  # a bug: its traceback is the report
+        # TensorFlow's own I/O (summaries, data files) fails this way, e.g. on a full disk.
+        print(f"error: {_op_message(exc)}", file=sys.stderr)
+        _explain(exc, debug)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume from the last finished "
               "epoch", file=sys.stderr)
@@ -63,6 +71,21 @@ def _os_message(exc: OSError) -> str:
     if exc.filename2 is not None:
         return f"{exc.filename} -> {exc.filename2}: {exc.strerror}"
     return f"{exc.filename}: {exc.strerror}"
+
+
+def _is_tf_op_error(exc: BaseException) -> bool:
+    tf = sys.modules.get("tensorflow")  # never imported here: this module loads before it
+    return tf is not None and isinstance(exc, tf.errors.OpError)
+
+
+# The prefix of a wrapped TensorFlow op's error message: noise to the user.
+_FUNCTION_NODE = re.compile(r"^\{\{function_node [^}]*\}\}\s*")
+
+
+def _op_message(exc) -> str:
+    """An OpError's first line without the `{{function_node ...}}` prefix of wrapped ops."""
+    lines = str(exc.message).strip().splitlines() or [type(exc).__name__]
+    return _FUNCTION_NODE.sub("", lines[0])
 
 
 def _root_cause(exc: BaseException) -> BaseException | None:
@@ -94,7 +117,8 @@ def _explain(exc: BaseException, debug: bool):
         cause = _root_cause(exc)
         if cause is not None:
             lines = str(cause).strip().splitlines()
-            print(f"caused by: {type(cause).__name__}" + (f": {lines[0]}" if lines else ""),
+            first = _FUNCTION_NODE.sub("", lines[0]) if lines else ""
+            print(f"caused by: {type(cause).__name__}" + (f": {first}" if first else ""),
                   file=sys.stderr)
-    if isinstance(exc, (RunFailure, OSError)):
+    if isinstance(exc, (RunFailure, OSError)) or _is_tf_op_error(exc):
         print("(run with --debug for the full traceback)", file=sys.stderr)

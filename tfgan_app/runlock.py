@@ -200,9 +200,12 @@ def _record(fd: int, path: Path, task: Task):
             "since": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
     if task.job:
         info.update(job=task.job, task=task.name)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
-    os.fsync(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        os.fsync(fd)
+    except OSError as exc:  # e.g. a full disk: name the file
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 @contextlib.contextmanager
