@@ -1,27 +1,16 @@
 """The documentation: README as a short front page, docs/ pages whose links resolve, and
 a configuration reference generated from the code."""
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
+from helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 README_LIMIT = 20_000  # characters: the README is a front page; reference goes to docs/
-# Pages another branch adds (linked from here before it is merged): a link to one of them
-# may point nowhere while the page is absent; once it exists it is checked like the rest.
-EXPECTED_FROM_OTHER_BRANCHES = {"docs/recovery.md"}
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
-
-
-def load_tool(name: str):
-    """Import tools/<name>.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"tools_{name}", ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_configuration_page_is_generated_from_the_code():
@@ -98,7 +87,7 @@ def test_readme_is_a_front_page():
     assert 'pip install -e ".[test]" && python -m pytest -q tests\n' in text
     linked = {Path(t.split("#")[0]).as_posix() for t in LINK.findall(without_code(text))}
     pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")}
-    assert pages | EXPECTED_FROM_OTHER_BRANCHES <= linked, "README must link every docs/ page"
+    assert pages <= linked, "README must link every docs/ page"
     headings = re.findall(r"^#+ .*$", text, flags=re.M)
     assert len(headings) == len(set(headings)), "a heading appears twice"
 
@@ -113,8 +102,7 @@ def test_relative_links_resolve(page):
         file = (page.parent / path).resolve() if path else page
         name = file.relative_to(ROOT).as_posix() if file.is_relative_to(ROOT) else str(file)
         if not file.exists():
-            if name not in EXPECTED_FROM_OTHER_BRANCHES:
-                broken.append(f"{target} (no file {name})")
+            broken.append(f"{target} (no file {name})")
         elif anchor and file.suffix == ".md" and anchor not in anchors(file):
             broken.append(f"{target} (no heading #{anchor} in {name})")
     assert not broken, f"{page.relative_to(ROOT)}: broken links: {', '.join(broken)}"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
+import re
 import time
 from pathlib import Path
 
@@ -19,6 +21,8 @@ import tensorflow as tf
 
 from tfgan_app import files, plotting
 from tfgan_app.errors import RunFailure, UsageError
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteLoss(RunFailure):
@@ -213,35 +217,111 @@ class Checkpointer:
         return [int(path.rsplit("-", 1)[1]) for path in self.manager.checkpoints]
 
     def restore(self, number: int | None = None) -> int:
-        """Restore checkpoint `number` (default: the newest, if any); return its epochs."""
-        latest = self.manager.latest_checkpoint
+        """Restore a checkpoint and return its epochs (0 if there is none yet).
+
+        Args:
+            number: the epoch of the checkpoint to restore; failing to restore it is a
+                RunFailure. Default: the newest that restores. A checkpoint that fails
+                (truncated or corrupt file: a full disk, a copy cut short) is skipped with
+                a warning naming it, then the next older one is tried; RunFailure listing
+                every failure if none restores.
+        """
+        directory = self.manager.directory
         if number is not None:
             if number not in self.available():
                 have = ", ".join(map(str, self.available())) or "none"
-                raise UsageError(f"no checkpoint {number} in {self.manager.directory} "
+                raise UsageError(f"no checkpoint {number} in {directory} "
                                  f"(available: {have})")
-            latest = f"{self.manager.directory}/ckpt-{number}"
-        if latest is None:
-            return 0
-        try:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-        except (AssertionError, ValueError) as exc:
-            # A variable of another shape (ValueError) or one the checkpoint lacks
-            # (AssertionError): the networks differ. The saved config.yaml cannot always
-            # show it: "model.architecture: auto" means what the variant chooses now (began
-            # runs before its own network became its default were dcgan-shaped).
-            raise UsageError(
-                f"cannot restore checkpoint {latest}: this run was trained with another "
-                "network than this configuration builds (e.g. a began run from before "
-                "model.architecture=began became its default); use a new --output-dir. "
-                f"Details: {exc}") from None
-        except tf.errors.OpError as exc:
-            raise RunFailure(f"cannot restore checkpoint {latest}: {exc}") from None
+            path = f"{directory}/ckpt-{number}"
+            try:
+                return self._restore(path)
+            except Exception as exc:  # noqa: BLE001 - see _restore
+                if _other_network(exc):
+                    raise _other_network_error(path, exc) from exc
+                raise RunFailure(f"cannot restore checkpoint {path}: {_reason(exc)}") from exc
+        failures = []
+        # The state file lists the kept checkpoints; TensorFlow leaves out of that list the
+        # ones without a timestamp, never the newest (model_checkpoint_path).
+        listed = self.manager.checkpoints
+        latest = self.manager.latest_checkpoint
+        newest_first = (listed + ([latest] if latest and latest not in listed else []))[::-1]
+        for index, path in enumerate(newest_first):
+            try:
+                epoch = self._restore(path)
+            except Exception as exc:  # noqa: BLE001 - see _restore
+                failures.append((path, exc))
+                log.warning("checkpoint %s does not restore (%s)%s", path, _reason(exc),
+                            "; trying the next older one" if index + 1 < len(newest_first)
+                            else "")
+                continue
+            if failures:
+                log.warning("restored the older checkpoint %s (epoch %d) instead", path, epoch)
+            return epoch
+        if failures and all(_other_network(exc) for _, exc in failures):
+            raise _other_network_error(*failures[0]) from failures[0][1]
+        if failures:
+            tried = "; ".join(f"{path}: {_reason(exc)}" for path, exc in failures)
+            raise RunFailure(f"no checkpoint in {directory} restores (tried {tried}); move "
+                             "the directory away to start over, or restore its checkpoints "
+                             "from a backup") from failures[0][1]
+        return 0
+
+    def _restore(self, path: str) -> int:
+        # A damaged file fails in many ways: IndexError ("Read less bytes than requested")
+        # and ValueError from the reader, OpError (DataLoss, NotFound) from RestoreV2,
+        # AssertionError when objects do not match. Restoring a complete checkpoint after
+        # a failed one assigns every variable again (assert_existing_objects_matched:
+        # none keeps a value from the failed attempt).
+        self.checkpoint.restore(path).assert_existing_objects_matched()
         return int(self.epoch.numpy())
 
     def save(self, epochs_done: int) -> str:
+        """Save the checkpoint of `epochs_done` epochs.
+
+        CheckpointManager.save writes the new checkpoint completely (into ckpt-N_temp/,
+        then merged and renamed), then lists it in the `checkpoint` state file, and only
+        then deletes the ones past `keep`: a kill or a full disk at any moment leaves the
+        previous checkpoint listed and whole.
+        """
         self.epoch.assign(epochs_done)
-        return self.save_manager.save(checkpoint_number=epochs_done)
+        try:
+            return self.save_manager.save(checkpoint_number=epochs_done)
+        except (tf.errors.OpError, OSError) as exc:
+            kept = self.save_manager.latest_checkpoint
+            kept = (f"the last saved checkpoint ({kept}) is kept" if kept else
+                    "no checkpoint was saved before it")
+            raise RunFailure(
+                f"cannot save checkpoint {self.save_manager.directory}/ckpt-{epochs_done}: "
+                f"{_reason(exc)}; {kept}, so fix that and run the same command again to "
+                "resume") from exc
+
+
+def _other_network(exc: BaseException) -> bool:
+    """A whole checkpoint of other variables: a variable of another shape (ValueError) or
+    one the checkpoint lacks (AssertionError), not a damaged file."""
+    return isinstance(exc, AssertionError) or (
+        isinstance(exc, ValueError) and "shape" in str(exc))
+
+
+def _other_network_error(path: str, exc: BaseException) -> UsageError:
+    # The saved config.yaml cannot always show it: "model.architecture: auto" means what
+    # the variant chooses now (began runs before its own network became its default were
+    # dcgan-shaped).
+    return UsageError(
+        f"cannot restore checkpoint {path}: this run was trained with another network than "
+        "this configuration builds (e.g. a began run from before model.architecture=began "
+        f"became its default); use a new --output-dir. Details: {_reason(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    """`Type: first line of the message`, without a wrapped op's `{{function_node ...}}`.
+
+    TensorFlow's messages run over many lines; the first says what failed.
+    """
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: " + re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", lines[0])
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

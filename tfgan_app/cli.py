@@ -7,18 +7,27 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+import traceback
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def run(main, argv=None) -> int:
-    """Run `main(argv)`; expected failures print one message and return their exit code."""
+    """Run `main(argv)`; expected failures print one message and return their exit code.
+
+    `--debug` anywhere in argv (taken out before `main` parses it) or TFGAN_APP_DEBUG=1
+    adds the full traceback, chained causes included, after the message.
+    """
     from tfgan_app.errors import TfganError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("TFGAN_APP_DEBUG") == "1"
+    argv = [arg for arg in argv if arg != "--debug"]
     log = logging.getLogger("tfgan_app")
     if not log.handlers:  # our messages only; TensorFlow's Python logging stays as it is
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
@@ -26,9 +35,18 @@ def run(main, argv=None) -> int:
         return main(argv) or 0
     except TfganError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _explain(exc, debug)
         return exc.exit_code
-    except OSError as exc:  # e.g. an unwritable output directory or a full disk
-        print(f"error: {exc}", file=sys.stderr)
+    except OSError as exc:  # e.g. a full disk (ENOSPC) or a directory made read-only
+        print(f"error: {_os_message(exc)}", file=sys.stderr)
+        _explain(exc, debug)
+        return 1
+    except Exception as exc:
+        if not _is_tf_op_error(exc):
+            raise  # a bug: its traceback is the report
+        # TensorFlow's own I/O (summaries, data files) fails this way, e.g. on a full disk.
+        print(f"error: {_op_message(exc)}", file=sys.stderr)
+        _explain(exc, debug)
         return 1
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume from the last finished "
@@ -92,3 +110,73 @@ def run_variant(args) -> str:
     if variant is None:
         raise UsageError("--variant is required (python -m tfgan_app.train --help lists them)")
     return variant
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to sys.stderr as it is at each message, like the error lines below it.
+
+    A stream fixed at the first run() would go stale when the caller swaps sys.stderr
+    (pytest's capture closes it after each test).
+    """
+
+    stream = property(lambda self: sys.stderr, lambda self, _: None)
+
+
+def _os_message(exc: OSError) -> str:
+    """`PATH: strerror`, the way the shell reports it, when the error names a path."""
+    if exc.filename is None or not exc.strerror:
+        return str(exc)
+    if exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {exc.strerror}"
+    return f"{exc.filename}: {exc.strerror}"
+
+
+def _is_tf_op_error(exc: BaseException) -> bool:
+    tf = sys.modules.get("tensorflow")  # never imported here: this module loads before it
+    return tf is not None and isinstance(exc, tf.errors.OpError)
+
+
+# The prefix of a wrapped TensorFlow op's error message: noise to the user.
+_FUNCTION_NODE = re.compile(r"^\{\{function_node [^}]*\}\}\s*")
+
+
+def _op_message(exc) -> str:
+    """An OpError's first line without the `{{function_node ...}}` prefix of wrapped ops."""
+    lines = str(exc.message).strip().splitlines() or [type(exc).__name__]
+    return _FUNCTION_NODE.sub("", lines[0])
+
+
+def _root_cause(exc: BaseException) -> BaseException | None:
+    """The innermost exception `exc` was raised from (or during), None if none."""
+    cause, seen = None, {id(exc)}
+    while True:
+        nxt = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if nxt is None or id(nxt) in seen:
+            return cause
+        exc = cause = nxt
+        seen.add(id(nxt))
+
+
+def _explain(exc: BaseException, debug: bool):
+    """What follows the message: the traceback with --debug, else a runtime failure's cause.
+
+    A usage error's message says all the user needs, so it gets nothing more.
+    """
+    from tfgan_app.errors import RunFailure
+
+    if isinstance(exc, RunFailure) and exc.__cause__ is None and exc.__context__ is not None:
+        # Keras re-raises what a callback raised inside fit() `from None`, which hides the
+        # cause we chained; this app raises no RunFailure `from None` itself.
+        exc.__cause__ = exc.__context__
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+        return
+    if isinstance(exc, RunFailure):
+        cause = _root_cause(exc)
+        if cause is not None:
+            lines = str(cause).strip().splitlines()
+            first = _FUNCTION_NODE.sub("", lines[0]) if lines else ""
+            print(f"caused by: {type(cause).__name__}" + (f": {first}" if first else ""),
+                  file=sys.stderr)
+    if isinstance(exc, (RunFailure, OSError)) or _is_tf_op_error(exc):
+        print("(run with --debug for the full traceback)", file=sys.stderr)

@@ -93,7 +93,7 @@ def tpu(address: str = "") -> tf.distribute.TPUStrategy:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RunFailure(f"no TPU reachable{where}: {first}. On a TPU VM run without "
                          "--tpu; for a remote TPU pass --tpu NAME or "
-                         "grpc://HOST:8470; without a TPU use --strategy auto") from None
+                         "grpc://HOST:8470; without a TPU use --strategy auto") from exc
 
 
 STRATEGIES = {

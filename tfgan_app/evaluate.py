@@ -27,6 +27,7 @@ cgan/acgan and code/class agreement for infogan; --inception-weights adds Incept
 Writes JSON (default RUN/eval/epoch_NNNN.json, or eval_<variant>_<version>.json for
 --model), plus for a run history.png and, for toy data, a scatter of the evaluated samples.
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage.
+--debug (or TFGAN_APP_DEBUG=1) adds the full traceback to an error message.
 """
 
 
@@ -105,10 +106,19 @@ def _dataset_for_export(meta: dict, spec: str | None):
 
 
 def main(argv=None) -> int:
+    from tfgan_app import runlock
+
+    args = build_parser().parse_args(argv)
+    if args.run_dir is None:  # an exported model: a reader, no lock
+        return _evaluate(args)
+    with runlock.hold(args.run_dir, create=False):  # one writer per run directory
+        return _evaluate(args)
+
+
+def _evaluate(args) -> int:
     from tfgan_app import evaluation, files, plotting
     from tfgan_app.errors import UsageError
 
-    args = build_parser().parse_args(argv)
     if args.num_samples is not None and args.num_samples < 2:
         raise UsageError(f"--num-samples must be at least 2, not {args.num_samples}")
     if args.checkpoint is not None and args.model:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from pathlib import Path
+
+# Temporary names of writes that were cut short, by writer: atomic_write (.NAME.tmpPID),
+# the SavedModel and TFLite exports (.tmp-NAME-PID, .tmp-saved-model-XXXX), the SavedModel
+# replacement (.old-NAME-PID) and TensorFlow's checkpoint save (ckpt-N_temp/).
+PARTIAL_WRITE = re.compile(r"\..+\.tmp\d+|\.tmp-.+|\.old-.+-\d+|ckpt-\d+_temp")
 
 
 def atomic_write(path, write):
@@ -14,6 +21,11 @@ def atomic_write(path, write):
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename != str(tmp):
+            raise
+        # Name the file the user knows (e.g. history.csv), not its temporary sibling.
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -21,3 +33,25 @@ def atomic_write(path, write):
 
 def write_text(path, text: str):
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def remove_partial_writes(root) -> list[Path]:
+    """Delete the temporary files and directories that killed writes left under `root`.
+
+    Safe only while no other process writes under `root` (runlock.hold ensures that).
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    for directory, dirnames, filenames in os.walk(root):
+        for name in list(dirnames):
+            if PARTIAL_WRITE.fullmatch(name):
+                dirnames.remove(name)
+                shutil.rmtree(Path(directory, name), ignore_errors=True)
+                removed.append(Path(directory, name))
+        for name in filenames:
+            if PARTIAL_WRITE.fullmatch(name):
+                Path(directory, name).unlink(missing_ok=True)
+                removed.append(Path(directory, name))
+    return sorted(removed)

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         Running the same command again resumes from the last finished epoch. Config keys
         (--set section.key=value) are listed in docs/configuration.md; --print-config shows them all
         with their values. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
+        --debug (or TFGAN_APP_DEBUG=1) adds the full traceback to an error message.
         """).format(variants=variants, datasets=datasets)
     parser = argparse.ArgumentParser(
         prog="python -m tfgan_app.train", description="Train a GAN variant.",

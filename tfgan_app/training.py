@@ -23,7 +23,7 @@ import tensorflow as tf
 import yaml
 
 from tfgan_app import callbacks as cb
-from tfgan_app import distribute, files, performance, registry
+from tfgan_app import distribute, files, performance, registry, runlock
 from tfgan_app.config import RunConfig, load_yaml, resolve_config
 from tfgan_app.data import load_from_config
 from tfgan_app.data.pipeline import distributed_batches
@@ -163,33 +163,19 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     Under multi-worker training every worker runs this with the same `run_dir` (a shared
     filesystem): all restore the chief's newest checkpoint, only the chief writes the run's
     files, and the others save their (identical) checkpoints to a temporary directory, as
-    the collective save requires, and delete it at the end.
+    the collective save requires, and delete it at the end. A run directory that another
+    process writes is refused with a UsageError (runlock.py).
     """
     run_dir = Path(run_dir)
     tc = cfg.train
     # First: multi-worker strategies must exist before TensorFlow runs any op.
     strategy = strategy or distribute.make_strategy(tc.strategy, tpu=tc.tpu)
-    check_resumable(run_dir, cfg)
-    keras.utils.set_random_seed(tc.seed)
-    data, _ = load_data(cfg)
-    plan = make_plan(tc, data, strategy=strategy, pack=cfg.model.pack)
-    scratch = None if plan.chief else Path(tempfile.mkdtemp(prefix="tfgan_worker_"))
-    try:
-        model = build_model(cfg, data, plan)
-        with plan.strategy.scope():
-            checkpointer = cb.Checkpointer(run_dir / "checkpoints", model, tc.keep_checkpoints,
-                                           save_dir=scratch and scratch / "checkpoints")
-            initial_epoch = checkpointer.restore()
-        if plan.chief:
-            files.write_text(run_dir / "config.yaml", cfg.to_yaml())
-        else:
-            echo = lambda _: None  # noqa: E731 (the chief reports)
-            verbose = 0
-        run = _Run(cfg, data, plan, run_dir, echo)
-        return run.fit(model, checkpointer, initial_epoch, verbose)
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+    with runlock.hold(run_dir, runlock.task_of(strategy)):  # one writer per run directory
+        check_resumable(run_dir, cfg)
+        keras.utils.set_random_seed(tc.seed)
+        data, _ = load_data(cfg)
+        plan = make_plan(tc, data, strategy=strategy, pack=cfg.model.pack)
+        return _Run(cfg, data, plan, run_dir, echo).train(verbose)
 
 
 @dataclasses.dataclass
@@ -201,6 +187,27 @@ class _Run:
     plan: RunPlan
     run_dir: Path
     echo: Callable[[str], None]
+
+    def train(self, verbose) -> TrainResult:
+        """Build the model, restore the newest checkpoint, fit, export."""
+        tc = self.cfg.train
+        scratch = None if self.plan.chief else Path(tempfile.mkdtemp(prefix="tfgan_worker_"))
+        try:
+            model = build_model(self.cfg, self.data, self.plan)
+            with self.plan.strategy.scope():
+                checkpointer = cb.Checkpointer(self.run_dir / "checkpoints", model,
+                                               tc.keep_checkpoints,
+                                               save_dir=scratch and scratch / "checkpoints")
+                initial_epoch = checkpointer.restore()
+            if self.plan.chief:
+                files.write_text(self.run_dir / "config.yaml", self.cfg.to_yaml())
+            else:
+                self.echo = lambda _: None  # the chief reports
+                verbose = 0
+            return self.fit(model, checkpointer, initial_epoch, verbose)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
     def fit(self, model, checkpointer, initial_epoch: int, verbose) -> TrainResult:
         tc = self.cfg.train

@@ -17,6 +17,7 @@ Writes <output>/<variant>/<version>/ (SavedModel, TF Serving layout), <output>/m
 back (tf.saved_model.load, LiteRT) and compared with the Keras generator; the table printed
 at the end gives size, max abs error, PSNR and latency per sample. Exit codes: 0 ok,
 1 export failure, 2 bad usage (no run, no checkpoint, bad option).
+--debug (or TFGAN_APP_DEBUG=1) adds the full traceback to an error message.
 """
 
 
@@ -83,13 +84,20 @@ def format_table(result) -> str:
 
 
 def main(argv=None) -> int:
+    from tfgan_app import runlock
+
+    args = build_parser().parse_args(argv)
+    with runlock.hold(args.run_dir, create=False):  # one writer per run directory
+        return _export(args)
+
+
+def _export(args) -> int:
     from pathlib import Path
 
     from tfgan_app.errors import UsageError
     from tfgan_app.export import export_generator
     from tfgan_app.training import load_run
 
-    args = build_parser().parse_args(argv)
     if args.version is not None and args.version < 1:
         raise UsageError(f"--version must be a positive integer, not {args.version}")
     run = load_run(args.run_dir, args.checkpoint)

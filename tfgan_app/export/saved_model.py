@@ -158,5 +158,5 @@ def export_saved_model(model, directory, *, kind: str, shape, **extra_metadata) 
         replace_dir(tmp, directory)
     except Exception as exc:  # noqa: BLE001 - report any failure, leave nothing behind
         shutil.rmtree(tmp, ignore_errors=True)
-        raise RunFailure(f"SavedModel export to {directory} failed: {exc}") from None
+        raise RunFailure(f"SavedModel export to {directory} failed: {exc}") from exc
     return directory

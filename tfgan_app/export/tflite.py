@@ -78,7 +78,7 @@ def convert_tflite(saved_model_dir, path, quantize: str = "none", *, inputs: dic
     except Exception as exc:  # noqa: BLE001
         tmp.unlink(missing_ok=True)
         raise RunFailure(f"TFLite ({quantize}) conversion of {saved_model_dir} failed: "
-                         f"{exc}") from None
+                         f"{exc}") from exc
     return path
 
 
