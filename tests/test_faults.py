@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import ROOT, TINY, python_env, run_cli
 
-from conftest import TINY, run_cli
 from tfgan_app import files, runlock
 from tfgan_app.callbacks import Checkpointer
 from tfgan_app.config import resolve_config
@@ -31,7 +31,6 @@ from tfgan_app.export.__main__ import main as export_main
 from tfgan_app.train import main as train_main
 from tfgan_app.training import load_run, train
 
-ROOT = Path(__file__).resolve().parents[1]
 QUIET = dict(verbose=0, echo=lambda _: None)
 SETS = TINY + ["data.dataset=ring", "train.eval_every=0"]
 HOST = socket.gethostname()
@@ -103,7 +102,7 @@ def start(run, epochs, patch="", sets=(), env=None):
     """The train CLI on `run` in a subprocess, after `patch` (Python source) has run."""
     argv = ["--variant", "gan", "--output-dir", run,
             *sum((["--set", s] for s in SETS + [f"train.epochs={epochs}", *sets]), [])]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    env = python_env(TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     return subprocess.Popen([sys.executable, "-c", PROGRAM.replace("PATCH", patch),
                              *map(str, argv)], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
