@@ -26,6 +26,36 @@ def test_one_fit_step_updates_both_networks(variant):
         assert all(changed), f"{network.name}: some weights did not move"
 
 
+# Every image variant at 32 px RGB and 64 px grayscale (shapes, rendered), and the largest
+# size, 128 px, for the two networks that grow a stage per size (dcgan: Radford et al.'s
+# 64 px pair has 4 stages; began: one scale per doubling).
+SIZES = [(v, 32, 3) for v in registry.variant_names()] + \
+    [(v, 64, 1) for v in registry.variant_names()] + [("dcgan", 128, 3), ("began", 128, 1)]
+
+
+@pytest.mark.parametrize("variant, size, channels", SIZES)
+def test_image_variants_train_at_32_64_and_128_px_rgb_or_gray(variant, size, channels):
+    model, data = tiny_model(variant, "data.dataset=shapes", f"data.image_size={size}",
+                             f"data.channels={channels}", "data.shapes_samples=8")
+    assert data.shape == (size, size, channels)
+    x, y = data.take(np.arange(8))
+    logs = model.fit(tf.data.Dataset.from_tensors((x, y)), epochs=1, steps_per_epoch=1,
+                     verbose=0, shuffle=False).history
+    assert all(np.isfinite(v[0]) for v in logs.values())
+    z = np.random.default_rng(0).standard_normal((2, model.latent_dim)).astype(np.float32)
+    out = model.generate(z, model.example_condition(2)).numpy()
+    assert out.shape == (2, size, size, channels) and np.abs(out).max() <= 1.0
+
+
+def test_dcgan_at_64_px_is_radfords_four_stage_pair():
+    model, _ = tiny_model("dcgan", "data.dataset=shapes", "data.image_size=64",
+                          "data.shapes_samples=8")
+    ups = [l for l in model.generator.layers if l.name.startswith("up_")]
+    downs = [l for l in model.discriminator.layers if l.name.startswith("conv_")]
+    assert len(ups) == len(downs) == 4
+    assert model.generator.get_layer("project").output.shape[1:] == (4 * 4 * 8 * 8,)
+
+
 @pytest.mark.parametrize("variant", registry.variant_names())
 def test_get_config_round_trip(variant):
     model, _ = tiny_model(variant)
