@@ -38,7 +38,10 @@ setup(
         "ai-edge-litert>=2,<3",
         "numpy>=1.26",
     ],
-    extras_require={"test": ["pytest>=8,<10"]},
+    extras_require={"test": ["pytest>=8,<10",
+                             # the linter .ci/run runs (ruff.toml); pinned: new rules land
+                             # in minor releases
+                             "ruff>=0.17,<0.18"]},
     entry_points={"console_scripts": ["tfgan-train=tfgan_app.train:console_main",
                                      "tfgan-export=tfgan_app.export.__main__:console_main",
                                      "tfgan-evaluate=tfgan_app.evaluate:console_main",

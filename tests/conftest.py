@@ -10,10 +10,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Domain classifiers trained by tests are cached for this session only (subprocesses too).
 os.environ["TFGAN_APP_CACHE"] = tempfile.mkdtemp(prefix="tfgan_app_test_cache_")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from helpers import TINY  # noqa: E402
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import TINY
 
 # Must happen before TensorFlow initializes its devices, i.e. before any test runs.
 _cpus = tf.config.list_physical_devices("CPU")

@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from helpers import load_tool, run_cli
+
 from tfgan_app import networks, registry
 from tfgan_app.benchmark import main
 from tfgan_app.config import resolve_config

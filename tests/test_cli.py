@@ -1,14 +1,14 @@
 import pytest
 import yaml
-
 from helpers import ROOT, TINY, run_cli, run_python
+
 from tfgan_app import cli
 from tfgan_app.train import build_parser, main
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--variant", "stylegan"], "unknown variant 'stylegan'; valid variants: acgan, began, cgan, dcgan, dragan, "
-         "ebgan, gan, infogan, lsgan, wgan, wgan_gp"),
+    (["--variant", "stylegan"], "unknown variant 'stylegan'; valid variants: acgan, began, "
+         "cgan, dcgan, dragan, ebgan, gan, infogan, lsgan, wgan, wgan_gp"),
     (["--variant", "gan", "--set", "train.epoch=3"], "unknown config key 'train.epoch'"),
     (["--variant", "gan", "--epochs", "0"], "'train.epochs' must be >= 1; got 0"),
     (["--variant", "gan", "--dataset", "npz:/no/such.npz"], "npz file not found: /no/such.npz"),

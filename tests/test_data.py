@@ -5,8 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_app.data import load_dataset, toy
-from tfgan_app.data import sources
+from tfgan_app.data import load_dataset, sources, toy
 from tfgan_app.data.pipeline import steps_per_epoch, training_batches
 from tfgan_app.errors import DataError, RunFailure
 

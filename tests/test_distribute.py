@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import tiny_model
+
 from tfgan_app import distribute, registry
 from tfgan_app.variants.gan import GAN
 

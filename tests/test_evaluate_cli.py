@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from helpers import run_cli, train_tiny_runs
 from PIL import Image
 
-from helpers import run_cli, train_tiny_runs
 from tfgan_app import cli
 from tfgan_app.evaluate import main
 from tfgan_app.training import train

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tfgan_app.data import toy
-from tfgan_app.evaluation import images, toy as toy_metrics_module
+from tfgan_app.evaluation import images
+from tfgan_app.evaluation import toy as toy_metrics_module
 from tfgan_app.evaluation.toy import toy_metrics
 
 RING = toy.ring_modes()

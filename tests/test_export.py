@@ -1,9 +1,9 @@
 """The exported generator, checked from outside with plain TensorFlow and LiteRT."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from tfgan_app import export
 from tfgan_app.training import train
@@ -12,8 +12,9 @@ from tfgan_app.training import train
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny dcgan trained for one epoch with the end-of-training export."""
-    from tfgan_app.config import resolve_config
     from helpers import TINY
+
+    from tfgan_app.config import resolve_config
 
     run = tmp_path_factory.mktemp("run")
     cfg = resolve_config("dcgan", sets=TINY + ["train.export=true"])

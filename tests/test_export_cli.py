@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import ROOT, run_cli, run_python, train_tiny_runs
+
 from tfgan_app import cli, export, sample, serving_request
 from tfgan_app.export.__main__ import main
 

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import TINY, free_ports, run_cli, start_train, start_workers, wait_all
 
-from helpers import TINY, free_ports, start_train, start_workers, wait_all, run_cli
 from tfgan_app import distribute, performance
 from tfgan_app.config import resolve_config
 from tfgan_app.errors import UsageError

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import ROOT, TINY, python_env, run_cli
 from PIL import Image
 
-from helpers import ROOT, TINY, python_env, run_cli
 from tfgan_app.config import resolve_config
 from tfgan_app.data import load_dataset, load_from_config
 from tfgan_app.data.pipeline import batch_indices, training_batches

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
+from helpers import run_cli, run_python, tiny_model
 from PIL import Image
 
-from helpers import run_cli, run_python, tiny_model
 from tfgan_app import callbacks as cb
 from tfgan_app.errors import UsageError
 from tfgan_app.training import train

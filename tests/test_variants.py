@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_model
 from PIL import Image
 
-from helpers import tiny_model
 from tfgan_app import registry
 from tfgan_app.training import train
 

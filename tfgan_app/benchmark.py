@@ -23,10 +23,10 @@ import statistics
 import sys
 import time
 
-from tfgan_app import cli  # noqa: I001 (before TensorFlow: quiet start-up)
-
 import keras
 import tensorflow as tf
+
+from tfgan_app import cli
 
 EPILOG = """\
 examples:
@@ -195,7 +195,8 @@ def run_benchmark(cfg, *, steps: int, warmup: int, make_model=app_model, name: s
     summary = {
         "variant": name,
         "dataset": data.name, "image_shape": list(data.shape), "batch_size": tc.batch_size,
-        "strategy": distribute.strategy_name(strategy), "replicas": replicas, "precision": precision,
+        "strategy": distribute.strategy_name(strategy), "replicas": replicas,
+        "precision": precision,
         "jit": jit, "steps_per_execution": per_execution, "steps": steps,
         "warmup_seconds": round(warm_seconds, 3),
         "step_ms": round(step_s * 1e3, 2),

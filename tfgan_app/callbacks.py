@@ -235,7 +235,7 @@ class Checkpointer:
             path = f"{directory}/ckpt-{number}"
             try:
                 return self._restore(path)
-            except Exception as exc:  # noqa: BLE001 - see _restore
+            except Exception as exc:
                 if _other_network(exc):
                     raise _other_network_error(path, exc) from exc
                 raise RunFailure(f"cannot restore checkpoint {path}: {_reason(exc)}") from exc
@@ -248,7 +248,7 @@ class Checkpointer:
         for index, path in enumerate(newest_first):
             try:
                 epoch = self._restore(path)
-            except Exception as exc:  # noqa: BLE001 - see _restore
+            except Exception as exc:
                 failures.append((path, exc))
                 log.warning("checkpoint %s does not restore (%s)%s", path, _reason(exc),
                             "; trying the next older one" if index + 1 < len(newest_first)

@@ -1,6 +1,6 @@
-"""Shared command-line plumbing: quiet TensorFlow start-up and error -> exit code mapping.
+"""Shared command-line plumbing: the run flags, and error -> exit code mapping.
 
-Import this before TensorFlow so its C++ start-up chatter stays out of the user's way.
+TensorFlow's C++ start-up chatter is quieted by the package itself (tfgan_app/__init__.py).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import os
 import re
 import sys
 import traceback
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def run(main, argv=None) -> int:

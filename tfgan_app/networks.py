@@ -22,8 +22,8 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from tfgan_app.option import option
 from tfgan_app.errors import ConfigError
+from tfgan_app.option import option
 
 
 @dataclasses.dataclass

@@ -35,9 +35,8 @@ def get_variant(name: str) -> type:
     try:
         return _VARIANTS[name]
     except KeyError:
-        raise UsageError(f"unknown variant '{name}'; valid variants: "
-                         f"{', '.join(sorted(_VARIANTS)) or 'none registered (import tfgan_app.variants)'}"
-                         ) from None
+        known = ", ".join(sorted(_VARIANTS)) or "none registered (import tfgan_app.variants)"
+        raise UsageError(f"unknown variant '{name}'; valid variants: {known}") from None
 
 
 def summaries() -> dict[str, str]:

@@ -19,9 +19,9 @@ import math
 import sys
 from pathlib import Path
 
-from tfgan_app import cli  # noqa: I001 (before TensorFlow: quiet start-up)
-
 import numpy as np
+
+from tfgan_app import cli
 
 
 def draw(meta: dict, num: int, seed: int, label: int | None):

@@ -28,10 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tfgan_app import cli  # noqa: I001 (before TensorFlow: quiet start-up)
-
 import numpy as np
 
+from tfgan_app import cli
 from tfgan_app.errors import RunFailure, UsageError
 
 

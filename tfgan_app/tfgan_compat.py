@@ -14,7 +14,7 @@ import types
 import warnings
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tfgan():
     """Return the `tensorflow_gan` module, importing it once with the shim."""
     import tensorflow as tf

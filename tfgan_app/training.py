@@ -15,8 +15,8 @@ import dataclasses
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import keras
 import tensorflow as tf

@@ -18,10 +18,10 @@ import argparse
 import json
 import sys
 
-from tfgan_app import cli  # noqa: I001 (before TensorFlow: quiet start-up)
-
 import keras
 import tensorflow as tf
+
+from tfgan_app import cli
 
 NAME = "kerasio_wgan_gp_baseline"
 

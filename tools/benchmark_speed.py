@@ -86,7 +86,7 @@ def run_case(args: list[str]) -> dict:
 def table(results: dict) -> str:
     lines = ["| case | images/s | ms/step | GFLOP/step | % of peak (dtype) | speed-up |",
              "|---|---|---|---|---|---|"]
-    for name, reference, args in CASES:
+    for name, reference, _ in CASES:
         if name not in results:
             continue
         r = results[name]

@@ -18,7 +18,7 @@ and in-memory float images are float32 throughout.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf

@@ -425,7 +425,7 @@ def load_tfds(name: str, split: str, image_size: int, channels: int) -> Dataset:
         log.info("downloading %s into %s", name, data_dir)
         try:
             _, info = tfds.load(name, download=True, **options)
-        except Exception as exc2:  # noqa: BLE001 - any download failure is reported
+        except Exception as exc2:
             raise RunFailure(f"{spec}: download failed: {exc2}") from exc2
     except ValueError as exc:  # e.g. an unknown split
         raise DataError(f"{spec}: {exc}") from None

@@ -15,8 +15,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -76,8 +76,7 @@ def _encoded_batches(data: Dataset, seed: int, image_format: str, batch: int = 2
 
     examples = data.examples(order).map(to_uint8, num_parallel_calls=tf.data.AUTOTUNE,
                                         deterministic=True)
-    for encoded, labels in examples.batch(batch).prefetch(2).as_numpy_iterator():
-        yield encoded, labels
+    yield from examples.batch(batch).prefetch(2).as_numpy_iterator()
 
 
 def _class_dir(data: Dataset, label: int) -> str:

@@ -22,18 +22,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from tfgan_app import cli as _cli  # noqa: F401,I001 - first: quiets TF start-up for the CLI
+import numpy as np
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from tfgan_app import files  # noqa: E402
-from tfgan_app.export.saved_model import (  # noqa: E402
-    METADATA, export_saved_model, output_name, read_metadata)
-from tfgan_app.export.saved_model import metadata as metadata_for  # noqa: E402
-from tfgan_app.export.tflite import (  # noqa: E402
-    QUANTIZATIONS, TfliteReport, compare, convert_tflite, draw_inputs, seconds_per_call,
-    tflite_name, tflite_runner)
+from tfgan_app import files
+from tfgan_app.export.saved_model import METADATA, export_saved_model, output_name, read_metadata
+from tfgan_app.export.saved_model import metadata as metadata_for
+from tfgan_app.export.tflite import (
+    QUANTIZATIONS,
+    TfliteReport,
+    compare,
+    convert_tflite,
+    draw_inputs,
+    seconds_per_call,
+    tflite_name,
+    tflite_runner,
+)
 
 __all__ = ["FORMATS", "QUANTIZATIONS", "METADATA", "ExportResult", "TfliteReport",
            "compare", "convert_tflite", "draw_inputs", "export_generator",

@@ -156,7 +156,7 @@ def export_saved_model(model, directory, *, kind: str, shape, **extra_metadata) 
         (tmp / METADATA).parent.mkdir(exist_ok=True)
         (tmp / METADATA).write_text(json.dumps(info, indent=2) + "\n")
         replace_dir(tmp, directory)
-    except Exception as exc:  # noqa: BLE001 - report any failure, leave nothing behind
+    except Exception as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RunFailure(f"SavedModel export to {directory} failed: {exc}") from exc
     return directory

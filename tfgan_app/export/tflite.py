@@ -75,7 +75,7 @@ def convert_tflite(saved_model_dir, path, quantize: str = "none", *, inputs: dic
             warnings.simplefilter("ignore", UserWarning)
             tmp.write_bytes(converter.convert())
         os.replace(tmp, path)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         tmp.unlink(missing_ok=True)
         raise RunFailure(f"TFLite ({quantize}) conversion of {saved_model_dir} failed: "
                          f"{exc}") from exc

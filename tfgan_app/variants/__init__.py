@@ -1,5 +1,22 @@
-"""GAN variants: one module each, registered by name on import."""
+"""GAN variants: one module each, registered by name on import.
 
-from tfgan_app.variants import (acgan, began, cgan, dcgan, dragan, ebgan, gan,  # noqa: F401
-                                infogan, lsgan, wgan, wgan_gp)
+Importing this package imports every built-in variant module, and each registers itself
+with `registry.register_variant` (tfgan_app/config.py imports the package for that).
+"""
+
+from tfgan_app.variants import (  # noqa: F401 (imported to register)
+    acgan,
+    began,
+    cgan,
+    dcgan,
+    dragan,
+    ebgan,
+    gan,
+    infogan,
+    lsgan,
+    wgan,
+    wgan_gp,
+)
 from tfgan_app.variants.base import GANModel, VariantConfig
+
+__all__ = ["GANModel", "VariantConfig"]

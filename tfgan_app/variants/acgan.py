@@ -8,8 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses, networks
-from tfgan_app.option import option
 from tfgan_app.errors import ConfigError
+from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.gan import GAN, GANConfig
 
