@@ -50,8 +50,9 @@ def test_image_variants_train_at_32_64_and_128_px_rgb_or_gray(variant, size, cha
 def test_dcgan_at_64_px_is_radfords_four_stage_pair():
     model, _ = tiny_model("dcgan", "data.dataset=shapes", "data.image_size=64",
                           "data.shapes_samples=8")
-    ups = [l for l in model.generator.layers if l.name.startswith("up_")]
-    downs = [l for l in model.discriminator.layers if l.name.startswith("conv_")]
+    ups = [layer for layer in model.generator.layers if layer.name.startswith("up_")]
+    downs = [layer for layer in model.discriminator.layers
+             if layer.name.startswith("conv_")]
     assert len(ups) == len(downs) == 4
     assert model.generator.get_layer("project").output.shape[1:] == (4 * 4 * 8 * 8,)
 
