@@ -181,3 +181,12 @@ def test_inception_fid_with_random_weights(tmp_path):
     bad.write_text("not weights")
     with pytest.raises(UsageError, match="Inception-V3"):
         InceptionFID(bad)
+
+
+def test_the_domain_classifier_grows_a_stage_per_doubling_past_32_px():
+    from tfgan_app.evaluation.classifier import build_network, conv_filters
+
+    assert conv_filters(16) == conv_filters(32) == (32, 64)  # the digits' network as before
+    assert conv_filters(64) == (32, 64, 128) and conv_filters(128) == (32, 64, 128, 128)
+    network = build_network((64, 64, 3), 4)
+    assert network.get_layer("conv2").output.shape[1:3] == (8, 8)

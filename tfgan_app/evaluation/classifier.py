@@ -25,7 +25,7 @@ import numpy as np
 
 from tfgan_app.errors import UsageError
 
-RECIPE = 1  # bump when the architecture or training recipe changes: old caches are ignored
+RECIPE = 2  # bump when the architecture or training recipe changes: old caches are ignored
 FEATURES = 128
 TEST_FRACTION = 0.2
 EPOCHS = 30  # at most; large datasets get fewer (see `epochs_for`)
@@ -54,8 +54,18 @@ def dataset_key(data) -> str:
     return f"{name}-{shape}-{digest.hexdigest()[:12]}"
 
 
+def conv_filters(size: int) -> tuple[int, ...]:
+    """Channels of the stride-2 convs: two, and one more per doubling past 32 px, so the
+    last map is at most 8x8 (at 64 px two convs left a 16x16 map, and a classifier of the
+    shapes that scored 40 % held-out accuracy after its 4 epochs)."""
+    filters = [32, 64]
+    while size / 2 ** len(filters) > 8:
+        filters.append(128)
+    return tuple(filters)
+
+
 def build_network(shape, num_classes: int):
-    """Two stride-2 convs, a 128-unit feature layer, class logits; explicitly seeded."""
+    """Stride-2 convs (`conv_filters`), a 128-unit feature layer, class logits; seeded."""
     import keras
     from keras import layers
 
@@ -64,7 +74,7 @@ def build_network(shape, num_classes: int):
 
     inputs = keras.Input(shape, name="images")
     h = inputs
-    for i, filters in enumerate((32, 64)):
+    for i, filters in enumerate(conv_filters(shape[0])):
         h = layers.Conv2D(filters, 3, strides=2, padding="same", kernel_initializer=init(i),
                           name=f"conv{i}")(h)
         h = layers.LeakyReLU(0.2)(h)
