@@ -55,3 +55,30 @@ def remove_partial_writes(root) -> list[Path]:
                 Path(directory, name).unlink(missing_ok=True)
                 removed.append(Path(directory, name))
     return sorted(removed)
+
+
+def marked_block_problem(path, start: str, end: str) -> str | None:
+    """Why `path` has no `start ... end` block to rewrite (see `replace_marked_block`), or
+    None when it has one."""
+    path = Path(path)
+    if not path.is_file():
+        return f"{path} does not exist"
+    text = path.read_text()
+    if start not in text or end not in text.split(start, 1)[1]:
+        return f"{path} has no {start} ... {end} block"
+    return None
+
+
+def replace_marked_block(path, start: str, end: str, text: str):
+    """Rewrite the lines between the markers `start` and `end` of a text file with `text`,
+    leaving the rest of the file and the markers as they are (atomically).
+
+    The benchmark tools keep their generated tables in such blocks of docs pages.
+    """
+    problem = marked_block_problem(path, start, end)
+    if problem:
+        raise ValueError(problem)
+    before, rest = Path(path).read_text().split(start, 1)
+    after = rest.split(end, 1)[1]
+    body = text if text.endswith("\n") else text + "\n"
+    write_text(path, f"{before}{start}\n{body}{end}{after}")

@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from tfgan_app import files
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "benchmarks.md"
 MARK_START, MARK_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
@@ -195,25 +197,17 @@ def markdown(records: list[dict], sets: list[str]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-MARKED = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
-
-
 def page_problem(page: Path) -> str | None:
-    """Why `page` cannot take the tables, or None."""
-    if not page.is_file():
-        return f"{page} does not exist"
-    if not MARKED.search(page.read_text()):
-        return f"{page} has no {MARK_START} ... {MARK_END} block"
-    return None
+    """Why `page` cannot take the generated block, or None."""
+    return files.marked_block_problem(page, MARK_START, MARK_END)
 
 
 def update_page(page: Path, table: str):
-    """Replace the text between the benchmark markers of `page` with `table`."""
+    """Replace the text between the markers of `page` with `table`."""
     problem = page_problem(page)
     if problem:
         raise SystemExit(f"error: {problem}")
-    page.write_text(MARKED.sub(lambda _: f"{MARK_START}\n{table}{MARK_END}",
-                               page.read_text()))
+    files.replace_marked_block(page, MARK_START, MARK_END, table)
 
 
 def main(argv=None) -> int:

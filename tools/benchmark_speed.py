@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tfgan_app import files
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "benchmarks.md"
@@ -102,25 +103,17 @@ def table(results: dict) -> str:
     return "\n".join(lines + ["", "Commands:", ""] + commands)
 
 
-MARKED = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
-
-
 def page_problem(page: Path) -> str | None:
-    """Why `page` cannot take the table, or None."""
-    if not page.is_file():
-        return f"{page} does not exist"
-    if not MARKED.search(page.read_text()):
-        return f"{page} has no {MARK_START} ... {MARK_END} block"
-    return None
+    """Why `page` cannot take the generated block, or None."""
+    return files.marked_block_problem(page, MARK_START, MARK_END)
 
 
 def update_page(page: Path, text: str):
-    """Replace the text between the speed markers of `page` with `text`."""
+    """Replace the text between the markers of `page` with `text`."""
     problem = page_problem(page)
     if problem:
         raise SystemExit(f"error: {problem}")
-    page.write_text(MARKED.sub(lambda _: f"{MARK_START}\n{text}\n{MARK_END}",
-                               page.read_text()))
+    files.replace_marked_block(page, MARK_START, MARK_END, text)
 
 
 def main(argv=None) -> int:
