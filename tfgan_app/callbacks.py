@@ -11,7 +11,6 @@ import csv
 import io
 import logging
 import math
-import re
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import files, plotting
-from tfgan_app.errors import RunFailure, UsageError
+from tfgan_app.errors import RunFailure, UsageError, describe
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +237,7 @@ class Checkpointer:
             except Exception as exc:
                 if _other_network(exc):
                     raise _other_network_error(path, exc) from exc
-                raise RunFailure(f"cannot restore checkpoint {path}: {_reason(exc)}") from exc
+                raise RunFailure(f"cannot restore checkpoint {path}: {describe(exc)}") from exc
         failures = []
         # The state file lists the kept checkpoints; TensorFlow leaves out of that list the
         # ones without a timestamp, never the newest (model_checkpoint_path).
@@ -250,7 +249,7 @@ class Checkpointer:
                 epoch = self._restore(path)
             except Exception as exc:
                 failures.append((path, exc))
-                log.warning("checkpoint %s does not restore (%s)%s", path, _reason(exc),
+                log.warning("checkpoint %s does not restore (%s)%s", path, describe(exc),
                             "; trying the next older one" if index + 1 < len(newest_first)
                             else "")
                 continue
@@ -260,7 +259,7 @@ class Checkpointer:
         if failures and all(_other_network(exc) for _, exc in failures):
             raise _other_network_error(*failures[0]) from failures[0][1]
         if failures:
-            tried = "; ".join(f"{path}: {_reason(exc)}" for path, exc in failures)
+            tried = "; ".join(f"{path}: {describe(exc)}" for path, exc in failures)
             raise RunFailure(f"no checkpoint in {directory} restores (tried {tried}); move "
                              "the directory away to start over, or restore its checkpoints "
                              "from a backup") from failures[0][1]
@@ -292,7 +291,7 @@ class Checkpointer:
                     "no checkpoint was saved before it")
             raise RunFailure(
                 f"cannot save checkpoint {self.save_manager.directory}/ckpt-{epochs_done}: "
-                f"{_reason(exc)}; {kept}, so fix that and run the same command again to "
+                f"{describe(exc)}; {kept}, so fix that and run the same command again to "
                 "resume") from exc
 
 
@@ -310,18 +309,9 @@ def _other_network_error(path: str, exc: BaseException) -> UsageError:
     return UsageError(
         f"cannot restore checkpoint {path}: this run was trained with another network than "
         "this configuration builds (e.g. a began run from before model.architecture=began "
-        f"became its default); use a new --output-dir. Details: {_reason(exc)}")
+        f"became its default); use a new --output-dir. Details: {describe(exc)}")
 
 
-def _reason(exc: BaseException) -> str:
-    """`Type: first line of the message`, without a wrapped op's `{{function_node ...}}`.
-
-    TensorFlow's messages run over many lines; the first says what failed.
-    """
-    lines = str(exc).strip().splitlines()
-    if not lines:
-        return type(exc).__name__
-    return f"{type(exc).__name__}: " + re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", lines[0])
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

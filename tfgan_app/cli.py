@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 import traceback
 
@@ -134,14 +133,11 @@ def _is_tf_op_error(exc: BaseException) -> bool:
     return tf is not None and isinstance(exc, tf.errors.OpError)
 
 
-# The prefix of a wrapped TensorFlow op's error message: noise to the user.
-_FUNCTION_NODE = re.compile(r"^\{\{function_node [^}]*\}\}\s*")
-
-
 def _op_message(exc) -> str:
     """An OpError's first line without the `{{function_node ...}}` prefix of wrapped ops."""
-    lines = str(exc.message).strip().splitlines() or [type(exc).__name__]
-    return _FUNCTION_NODE.sub("", lines[0])
+    from tfgan_app.errors import first_line
+
+    return first_line(exc.message) or type(exc).__name__
 
 
 def _root_cause(exc: BaseException) -> BaseException | None:
@@ -160,7 +156,7 @@ def _explain(exc: BaseException, debug: bool):
 
     A usage error's message says all the user needs, so it gets nothing more.
     """
-    from tfgan_app.errors import RunFailure
+    from tfgan_app.errors import RunFailure, describe
 
     if isinstance(exc, RunFailure) and exc.__cause__ is None and exc.__context__ is not None:
         # Keras re-raises what a callback raised inside fit() `from None`, which hides the
@@ -172,9 +168,6 @@ def _explain(exc: BaseException, debug: bool):
     if isinstance(exc, RunFailure):
         cause = _root_cause(exc)
         if cause is not None:
-            lines = str(cause).strip().splitlines()
-            first = _FUNCTION_NODE.sub("", lines[0]) if lines else ""
-            print(f"caused by: {type(cause).__name__}" + (f": {first}" if first else ""),
-                  file=sys.stderr)
+            print(f"caused by: {describe(cause)}", file=sys.stderr)
     if isinstance(exc, (RunFailure, OSError)) or _is_tf_op_error(exc):
         print("(run with --debug for the full traceback)", file=sys.stderr)
