@@ -180,12 +180,20 @@ class Dataset:
             x = self.reader.x[indices]
             x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x
             return np.asarray(x, np.float32), self.reader.y[indices]
+        return self._read(indices, as_float=True)
+
+    def _read(self, indices, as_float: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Examples at `indices` through the reader: float32 [-1, 1] or as stored (uint8)."""
+        batches = self.examples(indices).batch(1024)
+        if as_float:
+            batches = batches.map(lambda x, y: (to_float(x), y))
         xs, ys = [], []
-        for x, y in self.examples(indices).batch(1024).map(lambda x, y: (to_float(x), y)):
+        for x, y in batches:
             xs.append(x.numpy())
             ys.append(y.numpy())
         if not xs:
-            return (np.zeros((0, *self.shape), np.float32), np.zeros((0,), np.int32))
+            dtype = np.float32 if as_float else np.uint8
+            return np.zeros((0, *self.shape), dtype), np.zeros((0,), np.int32)
         return np.concatenate(xs), np.concatenate(ys).astype(np.int32)
 
     def sample_indices(self, count: int, seed: int) -> np.ndarray:
@@ -220,13 +228,8 @@ class Dataset:
         """The same dataset read once into memory as uint8 (`data.cache`)."""
         if isinstance(self.reader, ArrayReader):
             return self
-        xs, ys = [], []
-        indices = np.arange(self.num_examples)
-        for x, y in self.examples(indices).batch(1024):
-            xs.append(x.numpy())
-            ys.append(y.numpy())
-        reader = ArrayReader(np.concatenate(xs), np.concatenate(ys).astype(np.int32))
-        return dataclasses.replace(self, reader=reader)
+        x, y = self._read(np.arange(self.num_examples), as_float=False)
+        return dataclasses.replace(self, reader=ArrayReader(x, y))
 
     def decoded_bytes(self) -> int:
         """Bytes of the whole dataset decoded as uint8 images (or float32 points)."""

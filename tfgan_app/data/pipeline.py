@@ -40,11 +40,6 @@ def steps_per_epoch(data: Dataset, batch_size: int, requested: int = 0) -> int:
     return requested or per_pass
 
 
-def epoch_order(num_examples: int, seed: int, epoch) -> tf.Tensor:
-    """The permutation of example indices used in pass `epoch`."""
-    return pass_positions(tf.range(num_examples, dtype=tf.int64), num_examples, seed, epoch)
-
-
 def pass_positions(positions, num_examples: int, seed: int, pass_index) -> tf.Tensor:
     """Example indices at `positions` of pass `pass_index`'s permutation."""
     seed_pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(pass_index, tf.int64)])
