@@ -176,12 +176,13 @@ def load_npz(path: str, image_size: int) -> Dataset:
 
 
 def _probe(path: Path):
-    """(width, height, gray) from an image file's header, or the error that reading it gave."""
+    """((width, height), gray, file bytes) from an image file's header and size, or the
+    error that reading it gave."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
-            return im.size, im.mode in GRAY_MODES
+            return im.size, im.mode in GRAY_MODES, path.stat().st_size
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         return exc
 
@@ -233,7 +234,7 @@ def load_folder(path: str, image_size: int, channels: int) -> Dataset:
         if isinstance(probe, Exception):
             log.warning("skipping unreadable image %s (%s)", f, probe)
             continue
-        kept.append((f, label))
+        kept.append((f, label, probe[2]))
         sizes.add(probe[0])
         gray = gray and probe[1]
     if not kept:
@@ -252,9 +253,9 @@ def load_folder(path: str, image_size: int, channels: int) -> Dataset:
                         "data.image_size to resize them to a square size")
     size = image_size or width
     channels = channels or (1 if gray else 3)
-    paths = np.array([str(f) for f, _ in kept])
-    labels = np.array([label for _, label in kept], np.int32)
-    native = np.array([f.suffix.lower() in TF_DECODABLE for f, _ in kept])
+    paths = np.array([str(f) for f, _, _ in kept])
+    labels = np.array([label for _, label, _ in kept], np.int32)
+    native = np.array([f.suffix.lower() in TF_DECODABLE for f, _, _ in kept])
     paths_t, labels_t, native_t = tf.constant(paths), tf.constant(labels), tf.constant(native)
 
     def read(index):
@@ -271,8 +272,8 @@ def load_folder(path: str, image_size: int, channels: int) -> Dataset:
         return tf.ensure_shape(image, [size, size, channels]), tf.gather(labels_t, index)
 
     digest = hashlib.sha1()
-    for f, label in kept:
-        digest.update(f"{f.relative_to(root)}:{label}:{f.stat().st_size}\n".encode())
+    for f, label, nbytes in kept:  # the file sizes come from the probes: no second stat
+        digest.update(f"{f.relative_to(root)}:{label}:{nbytes}\n".encode())
     return Dataset(name=f"folder:{root.name}", num_examples=len(kept),
                    shape=(size, size, channels), num_classes=len(subdirs) if subdirs else 0,
                    reader=IndexedReader(read, labels), class_names=class_names,
