@@ -204,10 +204,10 @@ def page_problem(page: Path) -> str | None:
 
 def update_page(page: Path, table: str):
     """Replace the text between the markers of `page` with `table`."""
-    problem = page_problem(page)
-    if problem:
-        raise SystemExit(f"error: {problem}")
-    files.replace_marked_block(page, MARK_START, MARK_END, table)
+    try:
+        files.replace_marked_block(page, MARK_START, MARK_END, table)
+    except ValueError as exc:  # no such page, or no marked block in it
+        raise SystemExit(f"error: {exc}") from None
 
 
 def main(argv=None) -> int:

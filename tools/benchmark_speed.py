@@ -110,10 +110,10 @@ def page_problem(page: Path) -> str | None:
 
 def update_page(page: Path, text: str):
     """Replace the text between the markers of `page` with `text`."""
-    problem = page_problem(page)
-    if problem:
-        raise SystemExit(f"error: {problem}")
-    files.replace_marked_block(page, MARK_START, MARK_END, text)
+    try:
+        files.replace_marked_block(page, MARK_START, MARK_END, text)
+    except ValueError as exc:  # no such page, or no marked block in it
+        raise SystemExit(f"error: {exc}") from None
 
 
 def main(argv=None) -> int:
