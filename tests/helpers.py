@@ -93,6 +93,21 @@ def tiny_model(variant, *sets, optimizer=None, model_cls=None):
     return model, data
 
 
+def one_batch(model, x, y, batch: int = 8):
+    """A dataset of one training step's input for `model`: `batch` rows of (x, y), shaped
+    [batch, g, ...] when its discriminator reads g fresh real batches per step (rows are
+    taken in order, cyclically when x has fewer than batch * g)."""
+    import numpy as np
+    import tensorflow as tf
+
+    group = model.real_batches_per_step(model.options)
+    rows = np.arange(batch * group) % len(x)
+    x, y = np.asarray(x)[rows], np.asarray(y)[rows]
+    if group > 1:
+        x, y = x.reshape(batch, group, *x.shape[1:]), y.reshape(batch, group)
+    return tf.data.Dataset.from_tensors((x, y))
+
+
 def train_tiny_runs(tmp_path_factory, cases: dict) -> dict:
     """{case: run dir} for cases {name: (variant, extra --set items, ...)}, tiny and trained."""
     from tfgan_app.config import resolve_config

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from helpers import run_cli, train_tiny_runs
 from PIL import Image
 
@@ -178,6 +179,26 @@ def test_linear_lr_decay_reaches_zero_at_the_last_epoch(tiny_config, tmp_path):
     assert float(schedule(0)) == pytest.approx(0.01)
     assert float(schedule(steps // 2)) == pytest.approx(0.005)
     assert float(schedule(steps)) == pytest.approx(0.0)
+
+
+def test_step_lr_decay_halves_both_rates_every_lr_step_epochs(tiny_config):
+    from tfgan_app.errors import ConfigError
+    from tfgan_app.plan import local_plan, make_plan
+    from tfgan_app.training import build_model, load_data
+
+    # wgan_gp: 5 critic updates per generator update; both halve every 2 epochs of 8 steps.
+    cfg = tiny_config("wgan_gp", "data.dataset=ring", "train.lr_decay=step",
+                      "train.lr_step_epochs=2", "train.epochs=6", "train.g_lr=0.01",
+                      "train.d_lr=0.02", "wgan_gp.fresh_batches=false")
+    data, _ = load_data(cfg)
+    model = build_model(cfg, data, local_plan(cfg.train, data))
+    g, d = model.g_optimizer._learning_rate, model.d_optimizer._learning_rate
+    assert [float(g(s)) for s in (0, 15, 16, 32, 47)] == pytest.approx(
+        [0.01, 0.01, 0.005, 0.0025, 0.0025])
+    assert [float(d(s)) for s in (0, 79, 80, 160)] == pytest.approx([0.02, 0.02, 0.01, 0.005])
+    bad = tiny_config("gan", "train.lr_decay=step")
+    with pytest.raises(ConfigError, match="train.lr_decay=step needs train.lr_step_epochs"):
+        make_plan(bad.train, data, strategy=tf.distribute.get_strategy())
 
 
 def test_runs_from_before_new_keys_still_resume(tiny_config, tmp_path):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import tiny_model
+from helpers import one_batch, tiny_model
 from PIL import Image
 
 from tfgan_app import registry
@@ -13,10 +13,11 @@ from tfgan_app.training import train
 
 @pytest.mark.parametrize("variant", registry.variant_names())
 def test_one_fit_step_updates_both_networks(variant):
-    model, data = tiny_model(variant)
+    # WGAN's warm-up makes its first steps critic-only (test_wgan_warmup_...).
+    model, data = tiny_model(variant, *(["wgan.warmup=false"] if variant == "wgan" else []))
     g_before = [w.numpy() for w in model.generator.trainable_weights]
     d_before = [w.numpy() for w in model.discriminator.trainable_weights]
-    batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
+    batch = one_batch(model, data.x, data.y)
     logs = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
     assert set(logs) == set(type(model).metric_names)
     assert all(np.isfinite(v[0]) for v in logs.values())
@@ -39,8 +40,8 @@ def test_image_variants_train_at_32_64_and_128_px_rgb_or_gray(variant, size, cha
                              f"data.channels={channels}", "data.shapes_samples=8")
     assert data.shape == (size, size, channels)
     x, y = data.take(np.arange(8))
-    logs = model.fit(tf.data.Dataset.from_tensors((x, y)), epochs=1, steps_per_epoch=1,
-                     verbose=0, shuffle=False).history
+    logs = model.fit(one_batch(model, x, y), epochs=1, steps_per_epoch=1, verbose=0,
+                     shuffle=False).history
     assert all(np.isfinite(v[0]) for v in logs.values())
     z = np.random.default_rng(0).standard_normal((2, model.latent_dim)).astype(np.float32)
     out = model.generate(z, model.example_condition(2)).numpy()
@@ -91,8 +92,8 @@ def test_conditional_variants_need_labels(tiny_config, tmp_path):
 
 def one_step(variant, *sets):
     model, data = tiny_model(variant, *sets)
-    batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
-    logs = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
+    logs = model.fit(one_batch(model, data.x, data.y), epochs=1, steps_per_epoch=1,
+                     verbose=0, shuffle=False).history
     return model, {k: v[0] for k, v in logs.items()}
 
 
@@ -187,6 +188,48 @@ def test_wgan_clips_every_critic_weight():
                            if w.path.endswith("bias")]
 
 
+def test_wgan_warmup_runs_100_critic_updates_per_generator_update_at_first():
+    # d_steps 34: a warm-up generator update waits for ceil(100 / 34) = 3 steps.
+    model, data = tiny_model("wgan", "data.dataset=ring", "wgan.d_steps=34")
+    batch = one_batch(model, data.x, data.y)
+    moved = []
+    for _ in range(6):
+        before = [w.numpy() for w in model.generator.trainable_weights]
+        model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+        moved.append(any(not np.array_equal(a, w.numpy())
+                         for a, w in zip(before, model.generator.trainable_weights)))
+    assert moved == [False, False, True] * 2
+    assert int(model.generator_updates.numpy()) == 2 and int(model.critic_rounds.numpy()) == 0
+    assert int(model.d_optimizer.iterations.numpy()) == 6 * 34
+    # Past the warm-up (25 updates) a step is one generator update, except every 500th.
+    model.generator_updates.assign(25)
+    before = [w.numpy() for w in model.generator.trainable_weights]
+    model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    assert int(model.generator_updates.numpy()) == 26
+    assert not np.array_equal(before[0], model.generator.trainable_weights[0].numpy())
+    model.generator_updates.assign(500)
+    model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    assert int(model.generator_updates.numpy()) == 500
+
+
+def test_fresh_batches_give_each_critic_update_its_own_rows():
+    from tfgan_app.data.pipeline import steps_per_epoch, training_batches
+
+    model, data = tiny_model("wgan_gp", "data.dataset=ring", "wgan_gp.d_steps=3")
+    assert model.real_batches_per_step(model.options) == 3
+    x, y = next(iter(training_batches(data, batch_size=8, seed=0, first_step=0,
+                                      last_step=1, group=3)))
+    assert x.shape == (8, 3, 2) and y.shape == (8, 3)
+    flat, _ = next(iter(training_batches(data, batch_size=24, seed=0, first_step=0,
+                                         last_step=1)))
+    # Update i reads rows i, i + 3, ... of the step's 24-row batch: all distinct rows.
+    np.testing.assert_array_equal(x.numpy().reshape(24, 2), flat.numpy())
+    # An epoch stays one pass of batch_size steps (64 toy points / 8), not / 24.
+    assert steps_per_epoch(data, 8, 0, real_batches=3) == 8
+    shared, _ = tiny_model("wgan_gp", "data.dataset=ring", "wgan_gp.fresh_batches=false")
+    assert shared.real_batches_per_step(shared.options) == 1
+
+
 def test_acgan_semi_supervised_hides_labels_per_class(tiny_config):
     from tfgan_app.data import load_from_config
     from tfgan_app.variants.acgan import ACGAN
@@ -233,6 +276,16 @@ def test_minibatch_std_is_rejected_by_autoencoder_discriminators():
 
     with pytest.raises(ConfigError, match="model.minibatch_std is not supported by began"):
         tiny_model("began", "model.minibatch_std=4")
+
+
+@pytest.mark.parametrize("variant", ["wgan_gp", "dragan"])
+def test_minibatch_std_is_rejected_with_a_per_example_gradient_penalty(variant):
+    from tfgan_app.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"model.minibatch_std=4 is not supported by "
+                                          rf"{variant}: its gradient penalty .*model.pack"):
+        tiny_model(variant, "model.minibatch_std=4")
+    tiny_model(variant, "model.pack=2")  # packing keeps per-pack norms
 
 
 def test_pack_layer_concatenates_contiguous_samples():

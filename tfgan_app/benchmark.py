@@ -122,7 +122,8 @@ def app_model(cfg, data, variant_cls, *, precision: str, jit: bool, steps_per_ex
     # The strategy whose scope the caller entered; no run directory, no checkpoints.
     plan = RunPlan(strategy=tf.distribute.get_strategy(), chief=True, precision=precision,
                    jit=jit, steps_per_epoch=steps_per_epoch(data, cfg.train.batch_size),
-                   steps_per_execution=steps_per_execution)
+                   steps_per_execution=steps_per_execution,
+                   real_batches=variant_cls.real_batches_per_step(cfg.options))
     return training.build_model(cfg, data, plan)
 
 
@@ -157,8 +158,12 @@ def run_benchmark(cfg, *, steps: int, warmup: int, make_model=app_model, name: s
     with performance.dtype_policy(precision), strategy.scope():
         model = make_model(cfg, data, variant_cls, precision=precision, jit=jit,
                            steps_per_execution=per_execution)
+    # Real batches per step: the app's critics with fresh batches read d_steps (a
+    # make_model of another kind, like the keras.io baseline, reads one).
+    group = model.real_batches_per_step(model.options) \
+        if hasattr(model, "real_batches_per_step") else 1
     batches = training_batches(data, batch_size=tc.batch_size, seed=tc.seed, first_step=0,
-                               last_step=10 ** 9)
+                               last_step=10 ** 9, group=group)
 
     name = name or cfg.variant
     echo(f"{name} on {data.name} ({'x'.join(map(str, data.shape))}), batch {tc.batch_size}; "
@@ -183,7 +188,7 @@ def run_benchmark(cfg, *, steps: int, warmup: int, make_model=app_model, name: s
         flop_model = make_model(cfg, data, variant_cls, precision="float32", jit=False,
                                 steps_per_execution=1)
     x, y = next(iter(training_batches(data, batch_size=tc.batch_size, seed=tc.seed,
-                                      first_step=0, last_step=1)))
+                                      first_step=0, last_step=1, group=group)))
     flops = step_flops(flop_model, (x, y))
     compute_dtype = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(
         precision, "float32")

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from tfgan_app import distribute, performance
 from tfgan_app.data.pipeline import steps_per_epoch
-from tfgan_app.errors import UsageError
+from tfgan_app.errors import ConfigError, UsageError
 from tfgan_app.option import option
 
 
@@ -37,9 +37,12 @@ class TrainConfig:
     d_lr: float = option(2e-4, "discriminator learning rate", min=0.0)
     beta_1: float = option(0.5, "Adam beta_1", min=0.0, max=1.0)
     beta_2: float = option(0.999, "Adam beta_2", min=0.0, max=1.0)
-    lr_decay: Literal["none", "linear", "cosine"] = option(
+    lr_decay: Literal["none", "linear", "cosine", "step"] = option(
         "none", "learning-rate schedule over train.epochs: constant, linear to 0 (as in "
-                "the WGAN-GP code) or cosine to 0")
+                "the WGAN-GP code), cosine to 0, or step: halved every "
+                "train.lr_step_epochs epochs (BEGAN's schedule)")
+    lr_step_epochs: int = option(
+        0, "lr_decay=step: epochs between halvings of both learning rates", min=0)
     strategy: Literal[distribute.STRATEGY_CHOICES] = option(
         "auto", "tf.distribute strategy; auto: tpu when a TPU is configured, mirrored on "
                 "several GPUs, else default (one device)", resumable=True)
@@ -80,6 +83,7 @@ class RunPlan:
     steps_per_epoch: int
     steps_per_execution: int  # a divisor of steps_per_epoch
     requested_steps_per_execution: int = 1  # train.steps_per_execution as given
+    real_batches: int = 1  # real batches each step reads (the variant's critic updates)
 
     @property
     def replicas(self) -> int:
@@ -96,7 +100,8 @@ class RunPlan:
         return f"{distribute.describe(self.strategy)}; {', '.join(speed)}"
 
 
-def make_plan(tc: TrainConfig, data, *, strategy=None, pack: int = 1) -> RunPlan:
+def make_plan(tc: TrainConfig, data, *, strategy=None, pack: int = 1,
+              real_batches: int = 1) -> RunPlan:
     """Resolve `tc` on this machine into a `RunPlan`.
 
     Args:
@@ -105,29 +110,35 @@ def make_plan(tc: TrainConfig, data, *, strategy=None, pack: int = 1) -> RunPlan
       strategy: an existing strategy; None creates the one `tc.strategy` names. Create it
         before TensorFlow runs any op when it is multi-worker (`distribute.multi_worker`).
       pack: `model.pack`, which must divide the per-replica batch.
+      real_batches: real batches of `tc.batch_size` each step reads (a critic with fresh
+        batches: its updates per step); the steps per epoch do not change with it.
     """
     strategy = strategy or distribute.make_strategy(tc.strategy, tpu=tc.tpu)
     replicas = strategy.num_replicas_in_sync
     if tc.batch_size % replicas:
         raise UsageError(f"train.batch_size={tc.batch_size} must be divisible by the "
                          f"{replicas} replicas")
+    if tc.lr_decay == "step" and not tc.lr_step_epochs:
+        raise ConfigError("train.lr_decay=step needs train.lr_step_epochs > 0 (the epochs "
+                          "between halvings of the learning rates)")
     per_replica = tc.batch_size // replicas
     if per_replica % pack:
         raise UsageError(f"model.pack={pack} must divide the per-replica batch "
                          f"({per_replica} = train.batch_size {tc.batch_size} / "
                          f"{replicas} replicas)")
-    steps = steps_per_epoch(data, tc.batch_size, tc.steps_per_epoch)
+    steps = steps_per_epoch(data, tc.batch_size, tc.steps_per_epoch, real_batches)
     return RunPlan(
         strategy=strategy, chief=distribute.is_chief(strategy),
         precision=performance.resolve_precision(tc.precision, strategy),
         jit=performance.resolve_jit(tc.jit, strategy), steps_per_epoch=steps,
         steps_per_execution=performance.resolve_steps_per_execution(
             tc.steps_per_execution, steps),
-        requested_steps_per_execution=tc.steps_per_execution)
+        requested_steps_per_execution=tc.steps_per_execution, real_batches=real_batches)
 
 
-def local_plan(tc: TrainConfig, data) -> RunPlan:
+def local_plan(tc: TrainConfig, data, real_batches: int = 1) -> RunPlan:
     """One device, float32, no XLA: for rebuilding a run's model to export or evaluate."""
-    steps = steps_per_epoch(data, tc.batch_size, tc.steps_per_epoch)
+    steps = steps_per_epoch(data, tc.batch_size, tc.steps_per_epoch, real_batches)
     return RunPlan(strategy=tf.distribute.get_strategy(), chief=True, precision="float32",
-                   jit=False, steps_per_epoch=steps, steps_per_execution=1)
+                   jit=False, steps_per_epoch=steps, steps_per_execution=1,
+                   real_batches=real_batches)

@@ -46,7 +46,11 @@ class TrainResult:
 def make_optimizer(cfg: TrainConfig, learning_rate: float, total_updates: int = 0):
     """The optimizer of one network; `total_updates` (over train.epochs) sets the decay."""
     if cfg.lr_decay != "none" and total_updates > 0:
-        if cfg.lr_decay == "linear":
+        if cfg.lr_decay == "step":
+            per_epoch = total_updates // cfg.epochs  # this network's updates per epoch
+            learning_rate = keras.optimizers.schedules.ExponentialDecay(
+                learning_rate, per_epoch * cfg.lr_step_epochs, 0.5, staircase=True)
+        elif cfg.lr_decay == "linear":
             learning_rate = keras.optimizers.schedules.PolynomialDecay(
                 learning_rate, total_updates, end_learning_rate=0.0, power=1.0)
         else:
@@ -150,8 +154,9 @@ def load_run(run_dir, checkpoint: int | None = None) -> LoadedRun:
                          f"(python -m tfgan_app.train --variant {variant} "
                          f"--output-dir {run_dir})")
     keras.utils.set_random_seed(cfg.train.seed)
-    data, _ = load_data(cfg)
-    model = build_model(cfg, data, local_plan(cfg.train, data))
+    data, variant_cls = load_data(cfg)
+    plan = local_plan(cfg.train, data, variant_cls.real_batches_per_step(cfg.options))
+    model = build_model(cfg, data, plan)
     epoch = cb.Checkpointer(run_dir / "checkpoints", model).restore(checkpoint)
     return LoadedRun(cfg, data, model, epoch)
 
@@ -173,8 +178,9 @@ def train(cfg: RunConfig, run_dir, *, strategy: tf.distribute.Strategy | None = 
     with runlock.hold(run_dir, runlock.task_of(strategy)):  # one writer per run directory
         check_resumable(run_dir, cfg)
         keras.utils.set_random_seed(tc.seed)
-        data, _ = load_data(cfg)
-        plan = make_plan(tc, data, strategy=strategy, pack=cfg.model.pack)
+        data, variant_cls = load_data(cfg)
+        plan = make_plan(tc, data, strategy=strategy, pack=cfg.model.pack,
+                         real_batches=variant_cls.real_batches_per_step(cfg.options))
         return _Run(cfg, data, plan, run_dir, echo).train(verbose)
 
 
@@ -222,7 +228,8 @@ class _Run:
         steps = self.plan.steps_per_epoch
         batches = distributed_batches(self.plan.strategy, self.data, batch_size=tc.batch_size,
                                       seed=tc.seed, first_step=initial_epoch * steps,
-                                      last_step=tc.epochs * steps)
+                                      last_step=tc.epochs * steps,
+                                      group=self.plan.real_batches)
         start = time.perf_counter()
         try:
             history = model.fit(batches, epochs=tc.epochs, initial_epoch=initial_epoch,

@@ -34,9 +34,21 @@ def steps_per_pass(data: Dataset, batch_size: int) -> int:
     return steps
 
 
-def steps_per_epoch(data: Dataset, batch_size: int, requested: int = 0) -> int:
-    """Steps of one training epoch: `requested` (train.steps_per_epoch), or one pass."""
+def steps_per_epoch(data: Dataset, batch_size: int, requested: int = 0,
+                    real_batches: int = 1) -> int:
+    """Steps of one training epoch: `requested` (train.steps_per_epoch), or one pass.
+
+    A pass is counted in batches of `batch_size` whatever `real_batches` (the real batches
+    each step reads, see `training_batches`) is, so an epoch is the same number of
+    generator updates for every variant; a critic with fresh batches reads `real_batches`
+    passes of real data per epoch.
+    """
     per_pass = steps_per_pass(data, batch_size)
+    if real_batches > 1 and data.num_examples < batch_size * real_batches:
+        raise DataError(f"dataset {data.name} has {data.num_examples} examples, fewer than "
+                        f"one step's {real_batches} fresh real batches of {batch_size} (the "
+                        f"discriminator's updates per step x train.batch_size); lower the "
+                        f"batch size, or set <variant>.fresh_batches=false")
     return requested or per_pass
 
 
@@ -71,12 +83,17 @@ def _rows(batch_size: int, input_context) -> tuple[int, int, int]:
 
 
 def training_batches(data: Dataset, *, batch_size: int, seed: int, first_step: int,
-                     last_step: int, input_context=None) -> tf.data.Dataset:
+                     last_step: int, input_context=None, group: int = 1) -> tf.data.Dataset:
     """(x float32, y int32) batches for global steps [first_step, last_step) of the stream.
 
     Args:
       data: the training set.
       batch_size: the global batch size.
+      group: real batches per step (a critic with fresh batches: its updates per step).
+        Step k then reads global batch k of a stream of `batch_size * group`-row batches,
+        shaped [batch, group, ...]: row b of update i is row b * group + i of that batch.
+        Splitting the leading axis over replicas gives each replica the same rows of every
+        update's batch as on one device.
       seed: fixes the order of every pass.
       first_step, last_step: the global batches to produce (e.g. epoch e of S steps:
         e * S to (e + 1) * S; a resumed run starts at its first unfinished epoch).
@@ -85,7 +102,8 @@ def training_batches(data: Dataset, *, batch_size: int, seed: int, first_step: i
         worker's per-replica batches, replica by replica, for every step; None: whole
         global batches.
     """
-    start, rows, per_replica = _rows(batch_size, input_context)
+    start, rows, per_replica = (group * n for n in _rows(batch_size, input_context))
+    batch_size *= group
     reader = data.reader
     n = data.num_examples
     steps = tf.data.Dataset.range(first_step, last_step)
@@ -110,8 +128,14 @@ def training_batches(data: Dataset, *, batch_size: int, seed: int, first_step: i
             examples = _stream_examples(data, batch_size, seed, first_step, last_step,
                                         start, rows)
         batches = examples.batch(per_replica, drop_remainder=True)
-    return (batches.map(lambda x, y: (to_float(x), y), num_parallel_calls=tf.data.AUTOTUNE,
-                        deterministic=True)
+    def finish(x, y):
+        x = to_float(x)
+        if group > 1:
+            x = tf.reshape(x, [per_replica // group, group, *x.shape[1:]])
+            y = tf.reshape(y, [per_replica // group, group])
+        return x, y
+
+    return (batches.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .prefetch(tf.data.AUTOTUNE))
 
 

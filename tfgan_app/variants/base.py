@@ -59,6 +59,11 @@ class VariantConfig:
     """Options every variant has (`<variant>.*` keys)."""
 
     d_steps: int = option(1, "discriminator updates per generator update", min=1)
+    fresh_batches: bool = option(
+        True, "with d_steps > 1, each discriminator update reads its own real batch, as in "
+              "Algorithm 1 of WGAN and WGAN-GP (a step then reads d_steps batches; an "
+              "epoch stays train.steps_per_epoch generator updates); false: every update "
+              "of a step reuses its one batch")
 
 
 class GANModel(keras.Model):
@@ -70,6 +75,9 @@ class GANModel(keras.Model):
     logit = True  # the discriminator's real/fake output: True, or "no_bias" for critics
     metric_names: tuple = ("d_loss", "g_loss")
     packable = True  # model.pack works: the discriminator's outputs are per sample only
+    # The loss takes each example's gradient of D (a gradient penalty): model.minibatch_std,
+    # which makes each output depend on the other samples of its group, would mix them.
+    per_example_gradients = False
     variant_name = None  # set by `registry.register_variant`
 
     def __init__(self, generator, discriminator, *, latent_dim: int, num_classes: int = 0,
@@ -95,6 +103,12 @@ class GANModel(keras.Model):
         return networks.build_pair(cfg.model, data, num_classes, cls.default_architecture,
                                    logit=cls.logit)
 
+    @staticmethod
+    def real_batches_per_step(options) -> int:
+        """Real batches one training step reads: one per discriminator update when
+        `fresh_batches` is on (the pipeline then yields [batch, d_steps, ...])."""
+        return options.d_steps if options.fresh_batches else 1
+
     @classmethod
     def prepare_data(cls, data, options, seed: int):
         """The training data as this variant sees it (e.g. with labels hidden)."""
@@ -110,6 +124,14 @@ class GANModel(keras.Model):
                               f"{cls.variant_name}: its discriminator judges single samples "
                               f"(labels, class or code heads, or reconstructions); "
                               f"variants with packing: {', '.join(able)}")
+        if cfg.model.minibatch_std and cls.per_example_gradients:
+            raise ConfigError(
+                f"model.minibatch_std={cfg.model.minibatch_std} is not supported by "
+                f"{cls.variant_name}: its gradient penalty takes each example's gradient "
+                f"norm, and minibatch std makes each discriminator output depend on the "
+                f"other samples of its group, so the norms would mix examples; use "
+                f"model.pack for a batch-level defence against collapse (its penalty is "
+                f"per pack)")
         generator, discriminator = cls.build_networks(cfg, data, num_classes)
         return cls(generator, discriminator, latent_dim=cfg.model.latent_dim,
                    num_classes=num_classes, seed=cfg.train.seed,
@@ -275,13 +297,27 @@ class GANModel(keras.Model):
         """What the generator gets besides z in training: the real labels if conditional."""
         return labels if self.num_classes else None
 
+    def real_batch(self, real, labels, update: int):
+        """The real batch (and labels) of discriminator update `update` of this step: its
+        own slice of a [batch, d_steps, ...] step batch with fresh batches, else the batch."""
+        if self.real_batches_per_step(self.options) == 1:
+            return real, labels
+        return real[:, update], (None if labels is None else labels[:, update])
+
     def train_step(self, data):
         real, labels = data if isinstance(data, (tuple, list)) else (data, None)
         logs = {}
         for i in range(self.options.d_steps):
-            logs.update(self.discriminator_step(real, labels, stream=i))
+            logs.update(self.discriminator_step(*self.real_batch(real, labels, i), stream=i))
             self.after_discriminator_update()
-        logs.update(self.generator_step(real, labels, stream=1000))
+        # The generator's losses that look at real data (feature matching) see the last.
+        real, labels = self.real_batch(real, labels, self.options.d_steps - 1)
+        due = self.generator_update_due()
+        if due is None:
+            logs.update(self.generator_step(real, labels, stream=1000))
+        else:
+            logs.update(self._undo_unless(due, self.generator, self.g_optimizer,
+                                          lambda: self.generator_step(real, labels, 1000)))
         logs.update(self.after_generator_update(logs) or {})
         for name, value in logs.items():
             self.trackers[name].update_state(value)
@@ -291,6 +327,33 @@ class GANModel(keras.Model):
             # needs an axis to reduce: give each value one.
             results = {name: tf.reshape(value, [1]) for name, value in results.items()}
         return results
+
+    def generator_update_due(self):
+        """None: every step updates the generator (the default). Else a boolean tensor: this
+        step's generator update happens only when it is true (a critic schedule with more
+        critic updates per generator update than one step holds, e.g. WGAN's warm-up)."""
+        return None
+
+    @staticmethod
+    def _undo_unless(keep, network, optimizer, update):
+        """Run `update()` (one optimizer step on `network`), then put the network's weights
+        and the optimizer's slots back unless `keep`. A conditional update without tf.cond:
+        an optimizer step inside a cond branch cannot synchronize replicas. The optimizer's
+        step counter still advances, so random streams stay distinct and learning-rate
+        schedules count steps."""
+        counters = {id(optimizer.iterations)}
+        inner = getattr(optimizer, "inner_optimizer", None)  # a loss-scale wrapper
+        if inner is not None:
+            counters.add(id(inner.iterations))
+        state = [v for v in network.trainable_variables + list(optimizer.variables)
+                 if id(v) not in counters]
+        before = [tf.identity(v) for v in state]
+        with tf.control_dependencies(before):
+            logs = update()
+        with tf.control_dependencies(list(logs.values())):
+            for variable, old in zip(state, before):
+                variable.assign(tf.where(keep, variable, old))
+        return logs
 
     def _step(self, loss_fn, objective, network, optimizer, real, labels, stream,
               generator_in_tape):

@@ -33,6 +33,7 @@ class DRAGAN(GAN):
     default_architecture = "dcgan"
     Config = DRAGANConfig
     metric_names = ("d_loss", "g_loss", "gradient_penalty")
+    per_example_gradients = True
 
     def penalty_points(self, real, stream: int):
         batch = tf.shape(real)[0]

@@ -33,6 +33,7 @@ class WGANGP(GANModel):
     logit = "no_bias"  # a bias cancels out of the critic's loss
     Config = WGANGPConfig
     metric_names = ("d_loss", "g_loss", "wasserstein", "gradient_penalty")
+    per_example_gradients = True
 
     def penalty_points(self, real, fake, stream: int):
         """Where the gradient norm is pushed to 1: uniform interpolates of real and fake."""
