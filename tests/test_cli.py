@@ -83,7 +83,8 @@ def test_print_config_shows_every_resolved_key(capsys, tmp_path):
     cfg = yaml.safe_load(out)
     assert code == 0 and cfg["variant"] == "dcgan"
     assert cfg["train"]["epochs"] == 7 and cfg["train"]["d_lr"] == 2.5e-5  # configs/dcgan.yaml
-    assert cfg["dcgan"] == {"d_steps": 1, "fresh_batches": True, "loss": "minimax", "label_smoothing": 0.0,
+    assert cfg["dcgan"] == {"d_steps": 1, "fresh_batches": True, "r1_weight": 0.0,
+                            "loss": "minimax", "label_smoothing": 0.0,
                             "feature_matching": False}
     assert set(cfg) == {"variant", "data", "model", "train", "dcgan"}
 

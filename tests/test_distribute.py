@@ -67,6 +67,15 @@ CASES = [  # (variant, extra config): every registered variant at least once
     ("lsgan", []),
     ("began", ["began.lambda_k=0.5"]),  # k_t from global means; large lambda_k moves it
     ("ebgan", ["ebgan.margin=2.0", "ebgan.pt_weight=1.0"]),  # pulling-away over all replicas
+    # stabilizers: spectral norm's u is updated identically on each replica (here beside
+    # synchronized batch norm); the hinge loss; R1's input gradient through synchronized
+    # batch norm; all three on a conditional D (the label held fixed for R1) and its heads
+    ("dcgan", ["model.spectral_norm=true"]),
+    ("gan", ["data.dataset=ring", "gan.loss=hinge"]),
+    ("dcgan", ["dcgan.r1_weight=10"]),
+    ("cgan", ["model.spectral_norm=true", "model.d_norm=none", "cgan.loss=hinge",
+              "cgan.r1_weight=1"]),
+    ("acgan", ["model.spectral_norm=true", "acgan.loss=hinge", "acgan.r1_weight=1"]),
 ]
 
 

@@ -102,6 +102,36 @@ def test_gradient_penalty_of_a_linear_critic_is_exact():
     np.testing.assert_allclose(tape.gradient(p, wv), 2 * 4 * w / 5, rtol=1e-5)
 
 
+def test_hinge_losses_by_hand():
+    # D: max(0, 1 - D(x)) + max(0, 1 + D(G(z))); G: -D(G(z))
+    d = losses.hinge_discriminator_loss(tf.constant(REAL), tf.constant(FAKE))
+    assert d.shape == (2,)
+    np.testing.assert_allclose(d, [0.0 + 1.5, 2.0 + 0.0])
+    np.testing.assert_allclose(losses.hinge_generator_loss(tf.constant(FAKE)), [-0.5, 3.0])
+    # Past the margins (D(x) >= 1, D(G(z)) <= -1) the discriminator gets no gradient.
+    real, fake = tf.constant([[1.5], [0.5]]), tf.constant([[-2.0], [-0.5]])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([real, fake])
+        d = tf.reduce_sum(losses.hinge_discriminator_loss(real, fake))
+    np.testing.assert_allclose(tape.gradient(d, real), [[0.0], [-1.0]])
+    np.testing.assert_allclose(tape.gradient(d, fake), [[0.0], [1.0]])
+
+
+def test_r1_penalty_is_the_squared_input_gradient_norm():
+    points = tf.constant([[1.0, 2.0], [-1.0, 0.5]])
+    w = tf.Variable([[3.0], [4.0]])
+    # Linear D: grad = w everywhere, so ||w||^2 = 25 per example; its weight gradient 2 w.
+    with tf.GradientTape() as tape:
+        penalty = losses.r1_penalty(lambda x: tf.matmul(x, w), points)
+        total = penalty[0]
+    np.testing.assert_allclose(penalty, [25.0, 25.0], rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(total, w), 2 * w.numpy(), rtol=1e-6)
+    # D(x) = ||x||^2 / 2: grad = x, so the penalty is ||x||^2, one per example.
+    quadratic = losses.r1_penalty(
+        lambda x: 0.5 * tf.reduce_sum(tf.square(x), axis=1, keepdims=True), points)
+    np.testing.assert_allclose(quadratic, [5.0, 1.25], rtol=1e-6)
+
+
 def pulling_away_by_hand(s):
     unit = s / np.linalg.norm(s, axis=1, keepdims=True)
     cos2 = (unit @ unit.T) ** 2

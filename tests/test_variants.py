@@ -283,9 +283,11 @@ def test_minibatch_std_is_rejected_with_a_per_example_gradient_penalty(variant):
     from tfgan_app.errors import ConfigError
 
     with pytest.raises(ConfigError, match=rf"model.minibatch_std=4 is not supported by "
-                                          rf"{variant}: its gradient penalty .*model.pack"):
+                                          rf"{variant} with its gradient penalty: .*pack"):
         tiny_model(variant, "model.minibatch_std=4")
     tiny_model(variant, "model.pack=2")  # packing keeps per-pack norms
+    with pytest.raises(ConfigError, match="not supported by dcgan with its R1 penalty"):
+        tiny_model("dcgan", "model.minibatch_std=4", "dcgan.r1_weight=10")
 
 
 def test_pack_layer_concatenates_contiguous_samples():

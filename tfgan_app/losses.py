@@ -97,21 +97,50 @@ def wasserstein_discriminator_loss(discriminator_real_outputs, discriminator_gen
         discriminator_real_outputs, discriminator_gen_outputs, reduction=_NONE))
 
 
+def hinge_discriminator_loss(discriminator_real_outputs, discriminator_gen_outputs):
+    """max(0, 1 - D(x)) + max(0, 1 + D(G(z))) per example on logits (Lim & Ye 2017;
+    Miyato et al. 2018): D stops pushing a logit once it is past its margin."""
+    real = tf.convert_to_tensor(discriminator_real_outputs)
+    gen = tf.convert_to_tensor(discriminator_gen_outputs)
+    return per_example(tf.nn.relu(1.0 - real)) + per_example(tf.nn.relu(1.0 + gen))
+
+
+# The hinge game's generator loss is the Wasserstein one: -D(G(z)), no margin.
+hinge_generator_loss = wasserstein_generator_loss
+
+
+def _input_gradient_sq_norms(critic, points):
+    """||d critic / d points||^2 per critic output, differentiable in the critic.
+
+    One squared norm per output row: per example, or per pack of contiguous examples when
+    the critic packs its inputs (PacGAN), whose gradient spans the whole pack.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(points)
+        outputs = critic(points)
+    grads = tape.gradient(outputs, points)
+    return tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(outputs)[0], -1]), axis=1)
+
+
 def gradient_penalty(critic, points, target: float = 1.0, epsilon: float = 1e-10):
     """(||d critic / d points||_2 - target)^2 per example, differentiable in the critic.
 
     `critic` maps points to [batch, 1] outputs. The epsilon sits inside the square root, so
     the norm's gradient stays finite where the input gradient is zero (as in TF-GAN).
     """
-    with tf.GradientTape() as tape:
-        tape.watch(points)
-        outputs = critic(points)
-    grads = tape.gradient(outputs, points)
-    # One norm per critic output: per example, or per pack of contiguous examples when the
-    # critic packs its inputs (PacGAN), whose gradient spans the whole pack.
-    norms = tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(outputs)[0], -1]),
-                                  axis=1) + epsilon)
+    norms = tf.sqrt(_input_gradient_sq_norms(critic, points) + epsilon)
     return tf.square(norms - target)
+
+
+def r1_penalty(discriminator, real):
+    """||d D(x) / d x||^2 per example at real data x: the R1 regularizer (Mescheder et al.
+    2018), which the discriminator's loss adds times gamma / 2.
+
+    `discriminator` maps `real` to [batch, 1] logits (one per pack of contiguous examples
+    when it packs its inputs); the penalty is differentiable in it. Unlike
+    `gradient_penalty` it takes no square root, so it needs no epsilon.
+    """
+    return _input_gradient_sq_norms(discriminator, real)
 
 
 def global_batch(values) -> tf.Tensor:

@@ -48,6 +48,11 @@ class NetworkConfig:
     g_norm: Literal["batch", "none"] = option("batch", "generator normalization")
     d_norm: Literal["batch", "layer", "none"] = option(
         "batch", "discriminator normalization (not on its first layer)")
+    spectral_norm: bool = option(
+        False, "spectral normalization (Miyato et al. 2018) of every discriminator kernel "
+               "(convolutions, dense layers, heads), one power iteration per training pass; "
+               "model.d_norm still applies (none: the paper's setup). Not for the "
+               "autoencoder discriminators (began, ebgan)")
     d_dropout: float = option(0.0, "dropout rate after each discriminator hidden layer; "
                                    "curbs memorization of small datasets", min=0.0, max=0.9)
     minibatch_std: int = option(
@@ -121,6 +126,76 @@ def _apply(x, layer):
 
 def _dropout(x, rate: float, name: str):
     return layers.Dropout(rate, name=name)(x) if rate else x
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class SpectralNorm(layers.Wrapper):
+    """A Dense or Conv2D whose kernel W acts as W / sigma(W) (Miyato et al. 2018).
+
+    sigma(W), the largest singular value of W reshaped to [fan_in, units], is estimated by
+    one power iteration per call from a persistent vector `u`: v = W u / ||W u||,
+    u' = W^T v / ||W^T v||, sigma = v^T W u'. u and v are constants to the gradient, which
+    flows through sigma to W (the paper's reparametrization). Training calls store u', so
+    the estimate sharpens as training goes; other calls leave u alone.
+
+    Not keras.layers.SpectralNormalization, which overwrites the kernel with W / sigma on
+    every training call: there the gradient skips sigma, each call divides again, and
+    under mixed precision the float32 kernel is rounded to float16 on each call (measured).
+    Here the kernel stays W; the power iteration runs in float32 (the layer does not
+    autocast) and only the normalized kernel is cast to the compute dtype. Every replica
+    computes the same u' from the same W and u, so u is aggregated "only_first_replica".
+    """
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, (layers.Dense, layers.Conv2D)):
+            raise TypeError(f"SpectralNorm wraps a Dense or Conv2D, not {type(layer).__name__}")
+        super().__init__(layer, **{**kwargs, "autocast": False})
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.u = self.add_weight(shape=(self.layer.kernel.shape[-1],),
+                                 initializer=keras.initializers.RandomNormal(),
+                                 trainable=False, aggregation="only_first_replica", name="u")
+
+    def normalized_kernel(self, training=False):
+        """W / sigma(W) in float32; a training call also stores the new u."""
+        kernel = ops.convert_to_tensor(self.layer.kernel)
+        w = ops.reshape(kernel, (-1, kernel.shape[-1]))
+        v = _unit(ops.matmul(w, ops.expand_dims(self.u, 1)))
+        u = _unit(ops.matmul(ops.transpose(w), v))
+        v, u = ops.stop_gradient(v), ops.stop_gradient(u)
+        sigma = ops.sum(v * ops.matmul(w, u))
+        if training:
+            self.u.assign(ops.squeeze(u, 1))
+        return kernel / sigma
+
+    def call(self, inputs, training=False):
+        kernel = ops.cast(self.normalized_kernel(training), self.compute_dtype)
+        x = ops.cast(inputs, self.compute_dtype)
+        layer = self.layer
+        if isinstance(layer, layers.Conv2D):
+            x = layer.convolution_op(x, kernel)
+        else:
+            x = ops.matmul(x, kernel)
+        if layer.use_bias:  # channels last
+            x = x + ops.cast(layer.bias, self.compute_dtype)
+        return layer.activation(x) if layer.activation is not None else x
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+
+def _unit(x):
+    return x / (ops.sqrt(ops.sum(ops.square(x))) + 1e-12)
+
+
+def _sn(cfg, layer):
+    """A discriminator's Dense or Conv2D, spectrally normalized with `model.spectral_norm`.
+
+    The wrapper takes the layer's name (the wrapped layer keeps it inside), so the model's
+    layer names stay those of the plain network.
+    """
+    return SpectralNorm(layer, name=layer.name) if cfg.spectral_norm else layer
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -255,14 +330,16 @@ def _heads(inputs, features, cfg: NetworkConfig, heads: dict | None, logit):
     """
     outputs = {"features": features}
     if logit:
-        outputs["logit"] = layers.Dense(1, use_bias=logit != "no_bias", name="logit")(features)
+        outputs["logit"] = _sn(cfg, layers.Dense(1, use_bias=logit != "no_bias",
+                                                 name="logit"))(features)
     for name, units in (heads or {}).items():
         if isinstance(units, tuple):  # (hidden units, outputs): a small MLP head
             hidden, units = units
-            h = layers.LeakyReLU(0.2)(layers.Dense(hidden, name=f"{name}_hidden")(features))
+            h = layers.LeakyReLU(0.2)(_sn(cfg, layers.Dense(hidden, name=f"{name}_hidden"))(
+                features))
         else:
             h = features
-        outputs[name] = layers.Dense(units, name=name)(h)
+        outputs[name] = _sn(cfg, layers.Dense(units, name=name))(h)
     return _model(inputs, outputs, "discriminator")
 
 
@@ -282,7 +359,7 @@ def mlp_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None, l
     for i in range(cfg.mlp_layers):
         if cfg.minibatch_std and i == cfg.mlp_layers - 1:
             h = MinibatchStdDev(cfg.minibatch_std, name="minibatch_std")(h)
-        h = layers.Dense(cfg.mlp_units, name=f"dense_{i}")(h)
+        h = _sn(cfg, layers.Dense(cfg.mlp_units, name=f"dense_{i}"))(h)
         h = _dropout(layers.LeakyReLU(0.2)(h), cfg.d_dropout, f"dropout_{i}")
     return _heads(inputs, h, cfg, heads, logit)
 
@@ -323,8 +400,8 @@ def dcgan_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None,
     for i in range(stages):
         if cfg.minibatch_std and i == stages - 1:
             h = MinibatchStdDev(cfg.minibatch_std, name="minibatch_std")(h)
-        h = layers.Conv2D(cfg.d_filters * 2 ** i, 4, strides=2, padding="same",
-                          name=f"conv_{i}")(h)
+        h = _sn(cfg, layers.Conv2D(cfg.d_filters * 2 ** i, 4, strides=2, padding="same",
+                                   name=f"conv_{i}"))(h)
         if i > 0:
             h = _apply(h, _norm(cfg.d_norm, f"norm_{i}"))
         h = _dropout(layers.LeakyReLU(0.2)(h), cfg.d_dropout, f"dropout_{i}")
@@ -377,7 +454,7 @@ def kerasio_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=Non
     for i, filters in enumerate((64, 128, 256, 512)):
         if cfg.minibatch_std and i == 3:
             h = MinibatchStdDev(cfg.minibatch_std, name="minibatch_std")(h)
-        h = layers.Conv2D(filters, 5, strides=2, padding="same", name=f"conv_{i}")(h)
+        h = _sn(cfg, layers.Conv2D(filters, 5, strides=2, padding="same", name=f"conv_{i}"))(h)
         h = layers.LeakyReLU(0.2)(h)
         if i in (1, 2):
             h = layers.Dropout(0.3, name=f"dropout_{i}")(h)
@@ -554,5 +631,10 @@ def autoencoder_pair(cfg: NetworkConfig, data, embedding_dim: int, variant: str,
     if cfg.minibatch_std:  # an autoencoder has no place for the minibatch-std feature
         raise ConfigError(f"model.minibatch_std is not supported by {variant} (its "
                           "discriminator is an autoencoder); set it to 0")
+    if cfg.spectral_norm:
+        raise ConfigError(f"model.spectral_norm is not supported by {variant}: its "
+                          "discriminator is an autoencoder scored by its reconstruction "
+                          "error, not a real/fake logit whose Lipschitz constant spectral "
+                          "normalization bounds; set it to false")
     return (generator_for(cfg, data, 0, default, autoencoder=True),
             autoencoder_discriminator(cfg, data, embedding_dim, default))

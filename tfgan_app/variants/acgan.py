@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app import losses, networks
+from tfgan_app import networks
 from tfgan_app.errors import ConfigError
 from tfgan_app.option import option
 from tfgan_app.registry import register_variant
@@ -54,6 +54,11 @@ class ACGAN(GAN):
         super().__init__(*args, **kwargs)
         if self.options.labeled_fraction < 1 and not self.options.semi_supervised:
             raise ConfigError("acgan.labeled_fraction < 1 needs acgan.semi_supervised=true")
+        if self.options.semi_supervised and self.options.loss == "hinge":
+            raise ConfigError("acgan.loss=hinge does not fit acgan.semi_supervised=true: its "
+                              "real/fake logit is the log-sum-exp of the K class logits of a "
+                              "K+1-class softmax, trained by cross-entropy (Salimans et al. "
+                              "2016); use acgan.loss=non_saturating or minimax")
 
     @classmethod
     def build_networks(cls, cfg, data, num_classes: int):
@@ -99,8 +104,7 @@ class ACGAN(GAN):
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         real_out, fake_out = self._outputs(real), self._outputs(fake)
-        source = losses.minimax_discriminator_loss(
-            real_out["logit"], fake_out["logit"], label_smoothing=self.options.label_smoothing)
+        source = self.adversarial_discriminator_loss(real_out["logit"], fake_out["logit"])
         class_loss = _class_loss(real_out["classes"], labels)
         if not self.options.semi_supervised:  # generated images are class K+1 otherwise
             class_loss += _class_loss(fake_out["classes"], cond)

@@ -64,6 +64,10 @@ class VariantConfig:
               "Algorithm 1 of WGAN and WGAN-GP (a step then reads d_steps batches; an "
               "epoch stays train.steps_per_epoch generator updates); false: every update "
               "of a step reuses its one batch")
+    r1_weight: float = option(
+        0.0, "R1 penalty weight gamma (Mescheder et al. 2018): D's loss adds "
+             "gamma/2 ||grad_x D(x)||^2 at real data, logged as r1_penalty; 0: off. Not "
+             "for the autoencoder variants (began, ebgan)", min=0.0)
 
 
 class GANModel(keras.Model):
@@ -72,7 +76,9 @@ class GANModel(keras.Model):
     Config = VariantConfig
     conditional = False  # True: networks take a class label, grids have one row per class
     default_architecture = "dcgan"  # what model.architecture=auto means for images
-    logit = True  # the discriminator's real/fake output: True, or "no_bias" for critics
+    # The discriminator's real/fake output: True, "no_bias" for critics, False for none
+    # (autoencoders, whose output is a reconstruction).
+    logit = True
     metric_names: tuple = ("d_loss", "g_loss")
     packable = True  # model.pack works: the discriminator's outputs are per sample only
     # The loss takes each example's gradient of D (a gradient penalty): model.minibatch_std,
@@ -89,7 +95,8 @@ class GANModel(keras.Model):
         self.num_classes = int(num_classes)
         self.seed = int(seed)
         self.options = self.Config(**(options or {}))
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+        names = self.metric_names + (("r1_penalty",) if self.options.r1_weight else ())
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.g_optimizer = None
         self.d_optimizer = None
         # Both networks are built functional models; without this, fit() would try to build
@@ -124,14 +131,21 @@ class GANModel(keras.Model):
                               f"{cls.variant_name}: its discriminator judges single samples "
                               f"(labels, class or code heads, or reconstructions); "
                               f"variants with packing: {', '.join(able)}")
-        if cfg.model.minibatch_std and cls.per_example_gradients:
+        per_example = cls.per_example_gradients or cfg.options.r1_weight
+        if cfg.model.minibatch_std and per_example:
+            penalty = "R1 penalty" if not cls.per_example_gradients else "gradient penalty"
             raise ConfigError(
                 f"model.minibatch_std={cfg.model.minibatch_std} is not supported by "
-                f"{cls.variant_name}: its gradient penalty takes each example's gradient "
-                f"norm, and minibatch std makes each discriminator output depend on the "
-                f"other samples of its group, so the norms would mix examples; use "
+                f"{cls.variant_name} with its {penalty}: the penalty takes each example's "
+                f"gradient norm, and minibatch std makes each discriminator output depend "
+                f"on the other samples of its group, so the norms would mix examples; use "
                 f"model.pack for a batch-level defence against collapse (its penalty is "
                 f"per pack)")
+        if cfg.options.r1_weight and not cls.logit:
+            raise ConfigError(f"{cls.variant_name}.r1_weight is not supported by "
+                              f"{cls.variant_name}: the R1 penalty is the gradient of a "
+                              "real/fake score, and its discriminator is an autoencoder "
+                              "(its output is a reconstruction); set it to 0")
         generator, discriminator = cls.build_networks(cfg, data, num_classes)
         return cls(generator, discriminator, latent_dim=cfg.model.latent_dim,
                    num_classes=num_classes, seed=cfg.train.seed,
@@ -374,8 +388,29 @@ class GANModel(keras.Model):
 
     def discriminator_step(self, real, labels, stream: int):
         """One discriminator update; returns the values to log."""
-        return self._step(self.discriminator_loss, "d_loss", self.discriminator,
-                          self.d_optimizer, real, labels, stream, generator_in_tape=False)
+        return self._step(self._with_r1(self.discriminator_loss), "d_loss",
+                          self.discriminator, self.d_optimizer, real, labels, stream,
+                          generator_in_tape=False)
+
+    def _with_r1(self, loss_fn):
+        """`loss_fn` plus the R1 penalty (r1_weight / 2) ||grad_x D(x)||^2 at the real batch
+        (Mescheder et al. 2018), whatever the variant's loss; `loss_fn` itself when off.
+
+        The gradient is taken of the real/fake logit (`discriminate`, float32) with respect to
+        the image only: conditional discriminators get the real labels, held fixed. One extra
+        discriminator pass over the real batch.
+        """
+        weight = self.options.r1_weight
+        if not weight:
+            return loss_fn
+
+        def with_r1(real, fake, labels, cond, stream):
+            terms = loss_fn(real, fake, labels, cond, stream)
+            penalty = losses.r1_penalty(lambda x: self.discriminate(x, labels), real)
+            return {**terms, "d_loss": terms["d_loss"] + 0.5 * weight * penalty,
+                    "r1_penalty": penalty}
+
+        return with_r1
 
     def generator_step(self, real, labels, stream: int):
         """One generator update; returns the values to log."""

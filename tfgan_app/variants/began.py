@@ -40,6 +40,7 @@ class BEGAN(GANModel):
     Config = BEGANConfig
     default_architecture = "began"  # the paper's network (networks.began_autoencoder)
     packable = False
+    logit = False  # an autoencoder: no real/fake score (so no r1_weight)
     metric_names = ("d_loss", "g_loss", "loss_real", "loss_fake", "k_t", "m_global")
 
     def __init__(self, *args, **kwargs):

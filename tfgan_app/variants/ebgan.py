@@ -34,6 +34,7 @@ class EBGAN(GANModel):
 
     Config = EBGANConfig
     packable = False
+    logit = False  # an autoencoder: no real/fake score (so no r1_weight)
     metric_names = ("d_loss", "g_loss", "energy_real", "energy_fake", "pulling_away")
 
     @classmethod

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from tfgan_app import losses, networks
+from tfgan_app import networks
 from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import Grid
@@ -136,9 +136,7 @@ class InfoGAN(GAN):
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         fake_out = self.discriminate_all(fake)
-        source = losses.minimax_discriminator_loss(
-            self.discriminate(real), fake_out["logit"],
-            label_smoothing=self.options.label_smoothing)
+        source = self.adversarial_discriminator_loss(self.discriminate(real), fake_out["logit"])
         info = self.information_loss(fake_out, cond)
         return {"d_loss": source + self.options.info_weight * info, "info_loss": info}
 
