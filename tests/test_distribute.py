@@ -76,6 +76,15 @@ CASES = [  # (variant, extra config): every registered variant at least once
     ("cgan", ["model.spectral_norm=true", "model.d_norm=none", "cgan.loss=hinge",
               "cgan.r1_weight=1"]),
     ("acgan", ["model.spectral_norm=true", "acgan.loss=hinge", "acgan.r1_weight=1"]),
+    # stabilizers: the generator's moving average is updated alike on every replica;
+    # DiffAugment draws each discriminator call's transforms for the global batch
+    ("dcgan", ["train.g_ema=0.9"]),
+    ("dcgan", ["train.diffaugment=color,translation,cutout"]),
+    ("wgan_gp", ["model.d_norm=layer", "wgan_gp.d_steps=2", "train.diffaugment=translation"]),
+    ("cgan", ["train.diffaugment=color,cutout"]),  # the image is transformed, not the label
+    # the autoencoder reconstructs its transformed input; both stabilizers at once
+    ("began", ["began.lambda_k=0.5", "train.diffaugment=translation,cutout",
+               "train.g_ema=0.5"]),
 ]
 
 

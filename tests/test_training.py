@@ -105,6 +105,29 @@ def test_resume_continues_exactly_where_it_stopped(tiny_config, tmp_path):
     assert any("nothing to do" in m for m in messages)
 
 
+def test_resume_with_both_stabilizers_is_exact(tiny_config, tmp_path):
+    """The generator's moving average is checkpointed with its warm-up count, and
+    DiffAugment's transforms come from (seed, step): 1 epoch + 1 resumed = 2 straight."""
+    sets = ["train.g_ema=0.99", "train.diffaugment=color,translation,cutout",
+            "train.eval_every=0"]
+    quiet = dict(verbose=0, echo=lambda _: None)
+    train(tiny_config("dcgan", *sets, "train.epochs=2"), tmp_path / "straight", **quiet)
+    train(tiny_config("dcgan", *sets, "train.epochs=1"), tmp_path / "resumed", **quiet)
+    result = train(tiny_config("dcgan", *sets, "train.epochs=2"), tmp_path / "resumed",
+                   **quiet)
+    assert result.initial_epoch == 1
+    straight, resumed = [tiny_model("dcgan", *sets)[0] for _ in range(2)]
+    cb.Checkpointer(tmp_path / "straight" / "checkpoints", straight).restore()
+    cb.Checkpointer(tmp_path / "resumed" / "checkpoints", resumed).restore()
+    assert int(resumed.g_optimizer.iterations) == 16  # 64 digits / 8 per batch, twice
+    initial = tiny_model("dcgan", *sets)[0].ema_generator.weights
+    for a, b, c in zip(straight.ema_generator.weights, resumed.ema_generator.weights, initial):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(a.numpy(), c.numpy())  # restored, not left at the start
+    for a, b in zip(straight.generator.weights, resumed.generator.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_history_rows_past_the_checkpoint_are_dropped_on_resume(tiny_config, tmp_path):
     run = tmp_path / "run"
     train(tiny_config("dcgan", "train.epochs=1"), run, verbose=0, echo=lambda _: None)

@@ -210,6 +210,14 @@ def test_wgan_warmup_runs_100_critic_updates_per_generator_update_at_first():
     model.generator_updates.assign(500)
     model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
     assert int(model.generator_updates.numpy()) == 500
+    # The generator's moving average is undone with the update it follows.
+    model, _ = tiny_model("wgan", "data.dataset=ring", "wgan.d_steps=34", "train.g_ema=0.5")
+    initial = [w.numpy() for w in model.ema_generator.weights]
+    for moves in (False, False, True):
+        model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+        same = all(np.array_equal(a, w.numpy())
+                   for a, w in zip(initial, model.ema_generator.weights))
+        assert same != moves
 
 
 def test_fresh_batches_give_each_critic_update_its_own_rows():

@@ -79,7 +79,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def samples(self, grid=None) -> np.ndarray:
         grid = grid or self._grids()[0]
-        return np.asarray(self.model.generate(grid.z, grid.cond, training=False))
+        return np.asarray(self.model.infer(grid.z, grid.cond))
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1

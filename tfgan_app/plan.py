@@ -43,6 +43,13 @@ class TrainConfig:
                 "train.lr_step_epochs epochs (BEGAN's schedule)")
     lr_step_epochs: int = option(
         0, "lr_decay=step: epochs between halvings of both learning rates", min=0)
+    g_ema: float = option(
+        0.0, "decay (below 1) of an exponential moving average of the generator's weights "
+             "(Karras et al. 2018), warmed up over the first updates; the average then draws "
+             "the samples, evaluations and exports; e.g. 0.999; 0: off", min=0.0)
+    diffaugment: str = option(
+        "", "DiffAugment (Zhao et al. 2020) policy for images: comma-separated subset of "
+            "color, translation, cutout, applied to every discriminator input; \"\": off")
     strategy: Literal[distribute.STRATEGY_CHOICES] = option(
         "auto", "tf.distribute strategy; auto: tpu when a TPU is configured, mirrored on "
                 "several GPUs, else default (one device)", resumable=True)

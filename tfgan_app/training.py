@@ -294,7 +294,8 @@ class _Run:
         # float32 variables belong to (TFLite converts it as such).
         with performance.dtype_policy("float32"):
             plain = registry.get_variant(self.cfg.variant).from_run_config(self.cfg, self.data)
-        plain.generator.set_weights(model.generator.get_weights())
+        # The generator samples come from: the moving average under train.g_ema.
+        plain.inference_generator.set_weights(model.inference_generator.get_weights())
         data = self.data
         exported = export_generator(plain, self.run_dir / "export", kind=data.kind,
                                     shape=data.shape, version=version, dataset=data.name,

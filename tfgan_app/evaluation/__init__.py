@@ -54,8 +54,7 @@ def draw_from_model(model, num: int, seed: int, batch_size: int = 500) -> Sample
         part = None
         if isinstance(cond, dict):
             part = {k: v[start:start + batch_size] for k, v in cond.items()}
-        outputs.append(np.asarray(model.generate(grid.z[start:start + batch_size], part,
-                                                 training=False)))
+        outputs.append(np.asarray(model.infer(grid.z[start:start + batch_size], part)))
     return _with_conditions(np.concatenate(outputs), cond, model.serving_inputs())
 
 

@@ -95,10 +95,11 @@ def load_exported(path):
 
 
 def keras_reference(model):
-    """inputs dict (z + conditions) -> the Keras generator's output as an array."""
+    """inputs dict (z + conditions) -> the exported Keras generator's output as an array
+    (`model.inference_generator`: the moving average under train.g_ema)."""
     def run(inputs):
         cond = {name: value for name, value in inputs.items() if name != "z"}
-        return np.asarray(model.generate(inputs["z"], cond or None, training=False))
+        return np.asarray(model.infer(inputs["z"], cond or None))
     return run
 
 

@@ -88,7 +88,8 @@ def _signatures(model, kind: str):
 
     def run(z, cond):
         z, cond = _checked(inputs, z, cond or {})
-        return model.generator(model.generator_inputs(z, cond or None), training=False)
+        return model.inference_generator(model.generator_inputs(z, cond or None),
+                                         training=False)
 
     def serve(z):
         return {key: run(z, {})}
@@ -137,7 +138,8 @@ def replace_dir(tmp: Path, final: Path):
 
 
 def export_saved_model(model, directory, *, kind: str, shape, **extra_metadata) -> Path:
-    """Write the generator of `model` (a GANModel) as a SavedModel at `directory`.
+    """Write `model.inference_generator` (a GANModel's generator, or its moving average
+    under train.g_ema) as a SavedModel at `directory`.
 
     `shape` is one generated example's shape; `extra_metadata` (e.g. epoch, dataset) goes
     into assets.extra/tfgan_app.json.
@@ -148,7 +150,7 @@ def export_saved_model(model, directory, *, kind: str, shape, **extra_metadata) 
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         archive = keras.export.ExportArchive()
-        archive.track(model.generator)
+        archive.track(model.inference_generator)
         for name, fn, spec in _signatures(model, kind):
             archive.add_endpoint(name, fn, input_signature=spec)
         archive.write_out(str(tmp), verbose=False)

@@ -18,27 +18,38 @@ global batch with `losses.reduce_loss`, and every term is logged as its unscaled
 terms (e.g. a balance coefficient) are logged as they are. Variants with state updates
 override `after_discriminator_update` / `after_generator_update`, or a whole step.
 
-All randomness in a step (latents, sampled labels, interpolation weights) is drawn
-statelessly for the *global* batch from (seed, step, stream) and sliced to this replica's
-rows, so a step on N replicas sees exactly the numbers of the same step on one device.
+All randomness in a step (latents, sampled labels, interpolation weights, DiffAugment's
+transforms) is drawn statelessly for the *global* batch from (seed, step, stream) and sliced
+to this replica's rows, so a step on N replicas sees exactly the numbers of the same step on
+one device.
+
+Two stabilizers work for every variant: `train.diffaugment` transforms every discriminator
+input inside an update (`discriminate_all`), and `train.g_ema` keeps an exponential moving
+average of the generator (`ema_generator`), updated after every generator update. Samples,
+evaluation and export use `inference_generator` (through `infer`): the EMA copy when there is
+one; training uses `generator` (through `generate`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
+import threading
 from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app import losses, networks, registry
+from tfgan_app import augment, losses, networks, registry
 from tfgan_app.errors import ConfigError
 from tfgan_app.option import option
 
 # Offsets added to an update's stream for its other random draws (all streams < 4096).
 CONDITION_STREAM = 100
 PENALTY_STREAM = 200
+AUGMENT_STREAM = 300  # DiffAugment; each discriminator call folds in its index in the update
 
 
 def _float32(x):
@@ -87,7 +98,8 @@ class GANModel(keras.Model):
     variant_name = None  # set by `registry.register_variant`
 
     def __init__(self, generator, discriminator, *, latent_dim: int, num_classes: int = 0,
-                 seed: int = 0, options=None, **kwargs):
+                 seed: int = 0, options=None, g_ema: float = 0.0, diffaugment: str = "",
+                 **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -95,6 +107,12 @@ class GANModel(keras.Model):
         self.num_classes = int(num_classes)
         self.seed = int(seed)
         self.options = self.Config(**(options or {}))
+        self.g_ema = float(g_ema)
+        self.diffaugment = augment.parse_policy(diffaugment)
+        self.ema_generator = self._ema_copy(generator) if self.g_ema else None
+        # Inside an update: its DiffAugment stream and discriminator call count. Per thread:
+        # MirroredStrategy traces each replica's step in a thread of its own.
+        self._augment_state = threading.local()
         names = self.metric_names + (("r1_penalty",) if self.options.r1_weight else ())
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.g_optimizer = None
@@ -146,10 +164,17 @@ class GANModel(keras.Model):
                               f"{cls.variant_name}: the R1 penalty is the gradient of a "
                               "real/fake score, and its discriminator is an autoencoder "
                               "(its output is a reconstruction); set it to 0")
+        if cfg.train.g_ema >= 1:
+            raise ConfigError(f"config key 'train.g_ema' must be < 1 (the decay of the "
+                              f"generator's moving average; 0: off); got {cfg.train.g_ema}")
+        if augment.parse_policy(cfg.train.diffaugment) and data.kind != "image":
+            raise ConfigError(f"train.diffaugment={cfg.train.diffaugment} transforms images, "
+                              f"but {data.name} is 2-D points; set train.diffaugment=\"\"")
         generator, discriminator = cls.build_networks(cfg, data, num_classes)
         return cls(generator, discriminator, latent_dim=cfg.model.latent_dim,
                    num_classes=num_classes, seed=cfg.train.seed,
-                   options=dataclasses.asdict(cfg.options), name=cls.variant_name)
+                   options=dataclasses.asdict(cfg.options), g_ema=cfg.train.g_ema,
+                   diffaugment=cfg.train.diffaugment, name=cls.variant_name)
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         # Loss scaling is the caller's: wrap g/d optimizers (training.build_model does for
@@ -168,6 +193,15 @@ class GANModel(keras.Model):
             return
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
+    @staticmethod
+    def _ema_copy(generator):
+        """A second generator network with `generator`'s architecture and weights (the
+        moving average starts at the initial weights), which no optimizer trains."""
+        ema = keras.models.clone_model(generator)
+        ema.set_weights(generator.get_weights())
+        ema.trainable = False
+        return ema
+
     def build_optimizers(self):
         """Create optimizer slots now; call inside `strategy.scope()` before `fit`."""
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -182,6 +216,8 @@ class GANModel(keras.Model):
             "num_classes": self.num_classes,
             "seed": self.seed,
             "options": dataclasses.asdict(self.options),
+            "g_ema": self.g_ema,
+            "diffaugment": ",".join(self.diffaugment),
         }
 
     @classmethod
@@ -209,12 +245,24 @@ class GANModel(keras.Model):
 
     def call(self, inputs, training=False):
         """Generate: `inputs` is z, or [z, labels] for conditional variants."""
-        return self.generator(inputs, training=training)
+        network = self.generator if training else self.inference_generator
+        return network(inputs, training=training)
 
     def generate(self, z, cond=None, training=False):
-        """Generator output for latents `z` and `cond` (labels or a dict of codes), float32
-        also under mixed precision."""
+        """The trained generator's output for latents `z` and `cond` (labels or a dict of
+        codes), float32 also under mixed precision. Training uses it; samples use `infer`."""
         return _float32(self.generator(self.generator_inputs(z, cond), training=training))
+
+    @property
+    def inference_generator(self):
+        """The generator that samples, evaluation and export use: the moving average of the
+        trained one when train.g_ema > 0, else the trained one itself."""
+        return self.generator if self.ema_generator is None else self.ema_generator
+
+    def infer(self, z, cond=None):
+        """`inference_generator`'s output (inference mode) for `z` and `cond`, in float32."""
+        return _float32(self.inference_generator(self.generator_inputs(z, cond),
+                                                 training=False))
 
     def discriminate(self, x, labels=None, training=True):
         """The discriminator's real/fake logits [batch, 1]."""
@@ -222,11 +270,49 @@ class GANModel(keras.Model):
 
     def discriminate_all(self, x, labels=None, training=True):
         """Every discriminator output (logit, features, extra heads) as a dict, in float32
-        (mixed precision computes the network in 16 bits; losses are taken in 32)."""
+        (mixed precision computes the network in 16 bits; losses are taken in 32).
+
+        Inside an update with train.diffaugment, `x` (not the labels) is first transformed
+        with fresh randomness for each call; a dict of outputs then also holds the
+        transformed `x` as "input" (what an autoencoder discriminator reconstructs).
+        """
+        if self.diffaugment and getattr(self._augment_state, "calls", None) is not None:
+            x = self.augment(x)
         outputs = self.discriminator(self.discriminator_inputs(x, labels), training=training)
         if isinstance(outputs, dict):
-            return {name: _float32(value) for name, value in outputs.items()}
+            return {"input": _float32(x),
+                    **{name: _float32(value) for name, value in outputs.items()}}
         return _float32(outputs)
+
+    def augment(self, x):
+        """DiffAugment of `x` for the next discriminator call of this update.
+
+        Drawn from the update's stream + AUGMENT_STREAM with the call's index folded into
+        the seed, so each call (real, generated, penalty points) gets its own transforms,
+        identical on one device and on N replicas and reproducible from the seed.
+        """
+        state = self._augment_state
+        call = next(state.calls)
+
+        def uniform(shape, seed):
+            return tf.random.stateless_uniform(
+                shape, tf.random.experimental.stateless_fold_in(seed, call))
+
+        u = self.global_random(uniform, tf.shape(x)[0], [augment.num_draws(self.diffaugment)],
+                               state.stream)
+        return augment.diff_augment(x, self.diffaugment, u)
+
+    @contextlib.contextmanager
+    def augmenting(self, stream: int):
+        """Discriminator calls within are those of update `stream`: with train.diffaugment,
+        each gets the next index (counted while the step is traced, so every call site
+        keeps its index). Outside, inputs are not transformed."""
+        state = self._augment_state
+        state.calls, state.stream = itertools.count(), stream + AUGMENT_STREAM
+        try:
+            yield
+        finally:
+            state.calls = None
 
     # -- what the generator takes besides z: signatures, grids, examples --------------------
     def condition_specs(self) -> dict:
@@ -330,8 +416,10 @@ class GANModel(keras.Model):
         if due is None:
             logs.update(self.generator_step(real, labels, stream=1000))
         else:
+            ema = self.ema_generator.weights if self.ema_generator is not None else []
             logs.update(self._undo_unless(due, self.generator, self.g_optimizer,
-                                          lambda: self.generator_step(real, labels, 1000)))
+                                          lambda: self.generator_step(real, labels, 1000),
+                                          extra=ema))
         logs.update(self.after_generator_update(logs) or {})
         for name, value in logs.items():
             self.trackers[name].update_state(value)
@@ -349,9 +437,10 @@ class GANModel(keras.Model):
         return None
 
     @staticmethod
-    def _undo_unless(keep, network, optimizer, update):
-        """Run `update()` (one optimizer step on `network`), then put the network's weights
-        and the optimizer's slots back unless `keep`. A conditional update without tf.cond:
+    def _undo_unless(keep, network, optimizer, update, extra=()):
+        """Run `update()` (one optimizer step on `network`), then put the network's weights,
+        the optimizer's slots and `extra` variables (the EMA generator's) back unless
+        `keep`. A conditional update without tf.cond:
         an optimizer step inside a cond branch cannot synchronize replicas. The optimizer's
         step counter still advances, so random streams stay distinct and learning-rate
         schedules count steps."""
@@ -360,7 +449,7 @@ class GANModel(keras.Model):
         if inner is not None:
             counters.add(id(inner.iterations))
         state = [v for v in network.trainable_variables + list(optimizer.variables)
-                 if id(v) not in counters]
+                 if id(v) not in counters] + list(extra)
         before = [tf.identity(v) for v in state]
         with tf.control_dependencies(before):
             logs = update()
@@ -379,7 +468,8 @@ class GANModel(keras.Model):
                 fake = self.generate(z, cond, training=True)
             else:
                 fake = tf.stop_gradient(self.generate(z, cond, training=True))
-            terms = loss_fn(real, fake, labels, cond, stream)
+            with self.augmenting(stream):
+                terms = loss_fn(real, fake, labels, cond, stream)
             loss = losses.reduce_loss(terms[objective])
             loss = optimizer.scale_loss(loss)  # float16 loss scaling; else unchanged
         variables = network.trainable_variables
@@ -413,9 +503,29 @@ class GANModel(keras.Model):
         return with_r1
 
     def generator_step(self, real, labels, stream: int):
-        """One generator update; returns the values to log."""
-        return self._step(self.generator_loss, "g_loss", self.generator, self.g_optimizer,
+        """One generator update (and the EMA generator's); returns the values to log."""
+        logs = self._step(self.generator_loss, "g_loss", self.generator, self.g_optimizer,
                           real, labels, stream, generator_in_tape=True)
+        self.update_ema()
+        return logs
+
+    def update_ema(self):
+        """After a generator update: ema = b ema + (1 - b) w for every trainable weight,
+        non-trainable ones (batch-norm statistics) copied.
+
+        b = min(train.g_ema, (1 + t) / (10 + t)) after t generator updates (t >= 1): the
+        warm-up of tf.train.ExponentialMovingAverage's num_updates, so the initial weights
+        fade out within a few dozen updates instead of ~1 / (1 - g_ema). t is the
+        checkpointed optimizer's step count, so a resumed run continues exactly. Every
+        replica holds the same generator weights and applies the same update to its own
+        copy (aggregation "none" assigns per replica), so the copies stay identical.
+        """
+        if self.ema_generator is None:
+            return
+        t = tf.cast(self.g_optimizer.iterations, tf.float32)
+        beta = tf.minimum(tf.constant(self.g_ema, tf.float32), (1.0 + t) / (10.0 + t))
+        for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
+            ema.assign(beta * ema + (1.0 - beta) * weight if weight.trainable else weight)
 
     @staticmethod
     def _loggable(terms):

@@ -55,7 +55,8 @@ class BEGAN(GANModel):
                                          cls.variant_name, cls.default_architecture)
 
     def reconstruction(self, x):
-        return reconstruction_loss(x, self.discriminate_all(x)["reconstruction"])
+        out = self.discriminate_all(x)  # "input": x as D saw it (transformed by DiffAugment)
+        return reconstruction_loss(out["input"], out["reconstruction"])
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         loss_real, loss_fake = self.reconstruction(real), self.reconstruction(fake)

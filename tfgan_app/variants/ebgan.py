@@ -44,8 +44,9 @@ class EBGAN(GANModel):
 
     def energy(self, x):
         """(per-example mean squared reconstruction error, embedding)."""
-        out = self.discriminate_all(x)
-        return losses.per_example(tf.square(x - out["reconstruction"])), out["embedding"]
+        out = self.discriminate_all(x)  # "input": x as D saw it (transformed by DiffAugment)
+        return (losses.per_example(tf.square(out["input"] - out["reconstruction"])),
+                out["embedding"])
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         (energy_real, _), (energy_fake, _) = self.energy(real), self.energy(fake)
