@@ -34,6 +34,29 @@ def test_toy_data_follows_the_pacgan_protocol(name, n_modes, std, radius):
     assert np.array_equal(load_dataset(name, toy_samples=5000, seed=1).x, data.x)
 
 
+def test_gauss1d_is_seeded_unlabelled_1d_normal_points():
+    data = load_dataset("gauss1d", toy_samples=20000, seed=3)
+    assert data.kind == "points" and data.shape == (1,) and data.x.shape == (20000, 1)
+    assert data.x.dtype == np.float32 and data.num_classes == 0
+    assert data.x.mean() == pytest.approx(-1.0, abs=0.03)
+    assert data.x.std() == pytest.approx(1.0, rel=0.02)
+    np.testing.assert_array_equal(data.modes, [[-1.0]])
+    assert data.mode_std == 1.0
+    assert np.array_equal(load_dataset("gauss1d", toy_samples=20000, seed=3).x, data.x)
+    assert not np.array_equal(load_dataset("gauss1d", toy_samples=20000, seed=4).x, data.x)
+
+
+def test_gauss1d_points_come_from_the_run_seed_and_toy_samples():
+    from tfgan_app.config import resolve_config
+    from tfgan_app.training import load_data
+
+    cfg = resolve_config("gan", sets=["data.dataset=gauss1d", "data.toy_samples=300",
+                                      "train.seed=7"])
+    data, _ = load_data(cfg)
+    assert data.num_examples == 300
+    np.testing.assert_array_equal(data.x, load_dataset("gauss1d", toy_samples=300, seed=7).x)
+
+
 def test_ring_modes_are_on_the_unit_circle():
     modes = toy.ring_modes()
     np.testing.assert_allclose(modes[2], [0.0, 1.0], atol=1e-6)

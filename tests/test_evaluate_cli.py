@@ -214,3 +214,40 @@ def test_runs_from_before_new_keys_still_resume(tiny_config, tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
     result = train(tiny_config("gan", "train.epochs=2"), tmp_path, **quiet)
     assert result.initial_epoch == 1 and result.epochs_done == 2
+
+
+def test_a_gauss1d_run_plots_densities_every_epoch_and_logs_the_1d_metrics(capsys, tmp_path):
+    """Through the training command: a density plot per epoch, the 1-D metrics in
+    history.csv, and the same metrics from the evaluate command on the last checkpoint."""
+    import csv
+
+    from helpers import TINY
+
+    from tfgan_app.train import main as train_main
+
+    run = tmp_path / "run"
+    sets = [a for s in TINY + ["train.epochs=2", "train.eval_every=1"] for a in ("--set", s)]
+    code, out, err = run_cli(train_main, capsys, "--variant", "gan", "--dataset", "gauss1d",
+                             "--output-dir", run, *sets)
+    assert code == 0, err
+    assert "gan on gauss1d (64 examples, 1)" in out
+    for epoch in (1, 2):
+        with Image.open(run / "samples" / f"epoch_{epoch:04d}.png") as image:
+            assert image.format == "PNG" and image.size == (750, 520)
+            image.verify()
+    with open(run / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    for row in rows:  # train.eval_every=1: both epochs
+        values = {k: float(row[f"eval/{k}"]) for k in ("mean", "std", "w1", "ks")}
+        assert all(np.isfinite(v) for v in values.values())
+        assert values["std"] > 0 and values["w1"] > 0 and 0 < values["ks"] <= 1
+    # The evaluate command draws the same 200 samples from the same seed (train.seed 0).
+    code, out, err = evaluate(capsys, "--run-dir", run, "--num-samples", "200")
+    assert code == 0, err
+    metrics = json.loads((run / "eval" / "epoch_0002.json").read_text())["metrics"]
+    assert metrics == {k: pytest.approx(float(rows[-1][f"eval/{k}"]), rel=1e-6)
+                       for k in ("mean", "std", "w1", "ks")}
+    assert "Wasserstein-1 distance" in out
+    with Image.open(run / "eval" / "epoch_0002_density.png") as image:
+        assert image.format == "PNG"

@@ -8,7 +8,7 @@ import pytest
 from tfgan_app.data import toy
 from tfgan_app.evaluation import images
 from tfgan_app.evaluation import toy as toy_metrics_module
-from tfgan_app.evaluation.toy import toy_metrics
+from tfgan_app.evaluation.toy import gaussian_1d_metrics, toy_metrics
 
 RING = toy.ring_modes()
 GRID = toy.grid_modes()
@@ -53,6 +53,59 @@ def test_boundary_and_non_finite_points():
     assert m["modes"] == 1 and m["hq"] == 0.25
     with pytest.raises(ValueError, match="2-D points"):
         toy_metrics(np.zeros((4, 3)), RING, std)
+
+
+def test_1d_metrics_of_real_gauss1d_samples_are_near_zero_distance():
+    points, _ = toy.sample_mixture(toy.gauss1d_modes(), toy.GAUSS1D_STD, 2500, seed=0)
+    m = gaussian_1d_metrics(points, -1.0, 1.0)
+    assert m["mean"] == pytest.approx(-1.0, abs=0.05)
+    assert m["std"] == pytest.approx(1.0, abs=0.05)
+    # The floor of 2500 samples: about 0.8 / sqrt(2500) = 0.016 for w1, 0.017 for ks.
+    assert 0 < m["w1"] < 0.05 and 0 < m["ks"] < 0.04
+
+
+def test_1d_metrics_known_values():
+    from scipy import special, stats
+
+    # One sample at the mean: W1 = E|X - mean| = std sqrt(2 / pi); KS = 1/2.
+    one = gaussian_1d_metrics(np.array([[-1.0]]), -1.0, 2.0)
+    assert one == {"mean": -1.0, "std": 0.0, "w1": pytest.approx(2 * math.sqrt(2 / math.pi)),
+                   "ks": pytest.approx(0.5)}
+    # N(0, 1) quantiles against N(-1, 1): a shift by 1 (W1 = 1, KS = 2 Phi(1/2) - 1).
+    n = 20000
+    shifted = special.ndtri((np.arange(n) + 0.5) / n)
+    m = gaussian_1d_metrics(shifted, -1.0, 1.0)
+    assert m["w1"] == pytest.approx(1.0, abs=1e-3)
+    assert m["ks"] == pytest.approx(2 * special.ndtr(0.5) - 1, abs=1e-3)
+    # Twice the spread: W1 = (2 - 1) E|Z| = sqrt(2 / pi).
+    wide = -1.0 + 2.0 * special.ndtri((np.arange(n) + 0.5) / n)
+    assert gaussian_1d_metrics(wide, -1.0, 1.0)["w1"] == pytest.approx(
+        math.sqrt(2 / math.pi), abs=2e-3)
+    # Any sample: the same as scipy's KS test, and as W1 to a fine quantile grid of the
+    # Gaussian (which converges to the exact value).
+    x = np.random.default_rng(1).normal(0.3, 0.5, 700)
+    m = gaussian_1d_metrics(x, -1.0, 1.0)
+    assert m["ks"] == pytest.approx(stats.kstest(x, "norm", args=(-1.0, 1.0)).statistic)
+    grid = -1.0 + special.ndtri((np.arange(10 ** 6) + 0.5) / 10 ** 6)
+    assert m["w1"] == pytest.approx(stats.wasserstein_distance(x, grid), abs=1e-4)
+
+
+def test_1d_metrics_refuse_2d_points_and_report_non_finite_samples():
+    m = gaussian_1d_metrics(np.array([0.0, np.nan, 1.0]), -1.0, 1.0)
+    assert set(m) == {"mean", "std", "w1", "ks"} and all(math.isnan(v) for v in m.values())
+    with pytest.raises(ValueError, match=r"samples of shape \[N\] or \[N, 1\]"):
+        gaussian_1d_metrics(np.zeros((4, 2)), -1.0, 1.0)
+
+
+def test_evaluator_scores_gauss1d_with_the_1d_metrics():
+    from tfgan_app.data import load_dataset
+    from tfgan_app.evaluation import Evaluator, Samples, scalars
+
+    data = load_dataset("gauss1d", toy_samples=2500, seed=0)
+    evaluator = Evaluator(data)
+    assert evaluator.available and evaluator.num_samples == 2500
+    metrics = scalars(evaluator.evaluate(Samples(data.x)))
+    assert metrics == gaussian_1d_metrics(data.x, -1.0, 1.0)
 
 
 def test_reverse_kl_known_values():

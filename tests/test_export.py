@@ -68,16 +68,30 @@ def test_tfsm_layer_and_litert_agree_with_the_saved_model(trained):
     np.testing.assert_allclose(lite, want, atol=1e-4)
 
 
-def test_toy_generator_exports_points(tiny_config, tmp_path):
-    cfg = tiny_config("gan", "data.dataset=ring", "train.export=true")
+@pytest.mark.parametrize("dataset, dimension", [("ring", 2), ("gauss1d", 1)])
+def test_toy_generator_exports_points(tiny_config, tmp_path, dataset, dimension):
+    cfg = tiny_config("gan", f"data.dataset={dataset}", "train.export=true")
     result = train(cfg, tmp_path, verbose=0, echo=lambda _: None)
     loaded = tf.saved_model.load(str(result.export.saved_model))
     points = loaded.signatures["serving_default"](z=tf.zeros([6, 8]))["points"]
-    assert points.shape == (6, 2) and points.dtype == tf.float32
+    assert points.shape == (6, dimension) and points.dtype == tf.float32
     drawn = loaded.signatures["sample"](num_samples=tf.constant(3),
                                         seed=tf.constant(1, tf.int64))["points"]
-    assert drawn.shape == (3, 2) and drawn.dtype == tf.float32
+    assert drawn.shape == (3, dimension) and drawn.dtype == tf.float32
+    assert result.export.saved_model_max_abs_error < 1e-4
     assert result.export.tflite_max_abs_error < 1e-4
+    meta = export.read_metadata(result.export.saved_model)
+    assert (meta["kind"], meta["output_shape"], meta["dataset"]) == (
+        "points", [dimension], dataset)
+    # python -m tfgan_app.sample: a scatter of 2-D points, a density plot of 1-D ones.
+    from PIL import Image
+
+    from tfgan_app import cli, sample
+
+    png = tmp_path / "sample.png"
+    assert cli.run(sample.main, [str(result.export.saved_model), "--out", str(png)]) == 0
+    with Image.open(png) as image:
+        assert image.size == ((500, 500) if dimension == 2 else (750, 520))
 
 
 def test_export_after_mirrored_training(tiny_config, tmp_path):

@@ -340,6 +340,63 @@ def test_variants_train_on_toy_points(tiny_config, variant, tmp_path):
     assert result.last_sample.is_file()
 
 
+UNCONDITIONAL = [v for v in registry.variant_names() if not registry.get_variant(v).conditional]
+# What each discriminator's output over x means in the 1-D density plot.
+PROBABILITY = {"gan", "dcgan", "dragan", "infogan"}  # sigmoid of a real/fake logit
+
+
+@pytest.mark.parametrize("variant", UNCONDITIONAL)
+def test_every_unconditional_variant_has_a_verdict_on_1d_points(variant):
+    model, data = tiny_model(variant, "data.dataset=gauss1d")
+    assert data.shape == (1,) and model.generator.output_shape == (None, 1)
+    x = np.linspace(-5, 3, 41, dtype=np.float32)[:, None]
+    curve = model.discriminator_curve(x)
+    assert curve.values.shape == (41,) and np.isfinite(curve.values).all()
+    assert curve.probability == (variant in PROBABILITY) and curve.label
+    if curve.probability:
+        logits = model.discriminate(x, training=False).numpy()[:, 0]
+        np.testing.assert_allclose(curve.values, 1 / (1 + np.exp(-logits)), rtol=1e-5)
+    elif variant in ("wgan", "wgan_gp", "lsgan"):  # the raw output
+        np.testing.assert_allclose(curve.values,
+                                   model.discriminate(x, training=False).numpy()[:, 0])
+    else:  # began, ebgan: reconstruction errors, >= 0
+        reconstruction = model.discriminate_all(x, training=False)["reconstruction"].numpy()
+        error = np.abs(x - reconstruction) if variant == "began" else (x - reconstruction) ** 2
+        np.testing.assert_allclose(curve.values, error[:, 0], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("variant", ["cgan", "acgan"])
+def test_conditional_variants_refuse_unlabelled_gauss1d(tiny_config, variant, tmp_path):
+    from tfgan_app.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"variant {variant} needs class labels, but "
+                                         "dataset gauss1d has none"):
+        train(tiny_config(variant, "data.dataset=gauss1d"), tmp_path, verbose=0,
+              echo=lambda _: None)
+
+
+def test_a_discriminator_of_groups_draws_no_curve_and_says_why(tmp_path):
+    from tfgan_app import plotting
+
+    for sets in (["model.pack=2"], ["model.minibatch_std=4"]):
+        model, data = tiny_model("gan", "data.dataset=gauss1d", *sets)
+        assert model.discriminator_curve(np.zeros((5, 1), np.float32)) is None
+    samples = np.asarray(model.generate(np.zeros((10, 8), np.float32)))
+    plotting.save_model_density_1d(model, data, samples, tmp_path / "d.png", title="t")
+    with Image.open(tmp_path / "d.png") as image:
+        assert image.format == "PNG" and image.size == (750, 520)
+
+
+def test_image_architectures_refuse_1d_points():
+    from tfgan_app.errors import ConfigError
+
+    for variant, architecture in (("dcgan", "dcgan"), ("wgan_gp", "kerasio"),
+                                  ("began", "began")):
+        with pytest.raises(ConfigError, match=f"model.architecture={architecture} needs "
+                                              "image data, but this dataset is points"):
+            tiny_model(variant, "data.dataset=gauss1d", f"model.architecture={architecture}")
+
+
 def test_one_hot_layer_matches_tf_one_hot():
     """networks.OneHot (a GATHER, for int8 TFLite) encodes labels exactly like tf.one_hot."""
     from tfgan_app.networks import OneHot

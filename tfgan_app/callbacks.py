@@ -49,7 +49,9 @@ class SampleGrid(keras.callbacks.Callback):
 
     Images: `samples/epoch_NNNN.png`, the model's main grid (one row per class for
     conditional models), plus `epoch_NNNN_<name>.png` for any further grids it defines
-    (InfoGAN's code sweeps). Points: the same name, a scatter plot over the mode centres.
+    (InfoGAN's code sweeps). 2-D points: the same name, a scatter plot over the mode
+    centres. 1-D points: the same name, the densities of the data and the samples with the
+    discriminator's output over x (`plotting.save_model_density_1d`).
     """
 
     def __init__(self, directory, data, *, seed: int, every: int = 1, writer=None,
@@ -62,6 +64,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.seed = seed
         self.num_points = num_points
         self.grids = None
+        self.density_1d = data.shape == (1,) and data.modes is not None
         if data.kind == "points" and data.modes is not None:
             self.limit = float(np.abs(data.modes).max()) * 1.5 + 3 * (data.mode_std or 0)
         else:
@@ -89,11 +92,14 @@ class SampleGrid(keras.callbacks.Callback):
             suffix = f"_{grid.name}" if grid.name else ""
             path = self.directory / f"epoch_{done:04d}{suffix}.png"
             samples = self.samples(grid)
-            if self.data.kind == "points":
+            title = f"{self.model.name} on {self.data.name}, epoch {done}"
+            if self.density_1d:
+                plotting.save_model_density_1d(self.model, self.data, samples, path,
+                                               title=title)
+            elif self.data.kind == "points":
                 plotting.save_scatter(
                     samples, path, modes=self.data.modes, std=self.data.mode_std,
-                    limit=self.limit,
-                    title=f"{self.model.name} on {self.data.name}, epoch {done}")
+                    limit=self.limit, title=title)
             else:
                 image = plotting.image_grid(samples, grid.rows)
                 plotting.save_image(image, path, scale=max(1, 512 // max(image.shape[:2])))

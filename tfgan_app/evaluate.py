@@ -20,12 +20,15 @@ examples:
   python -m tfgan_app.evaluate --run-dir runs/dcgan --inception-weights inception_v3_notop.h5
 
 Metrics: toy data (ring, grid) gets modes covered, % high-quality samples and the reverse
-KL of the mode histogram (the PacGAN protocol, 2500 samples). Labeled images get the
-classifier score, Frechet and kernel distances on a domain classifier trained on the real
-data (cached in $TFGAN_APP_CACHE, default ~/.cache/tfgan_app), per-class label accuracy for
-cgan/acgan and code/class agreement for infogan; --inception-weights adds Inception-V3 FID.
+KL of the mode histogram (the PacGAN protocol, 2500 samples); 1-D data (gauss1d) the
+samples' mean and std and their Wasserstein-1 and Kolmogorov-Smirnov distances to the
+data. Labeled images get the classifier score, Frechet and kernel distances on a domain
+classifier trained on the real data (cached in $TFGAN_APP_CACHE, default
+~/.cache/tfgan_app), per-class label accuracy for cgan/acgan and code/class agreement for
+infogan; --inception-weights adds Inception-V3 FID.
 Writes JSON (default RUN/eval/epoch_NNNN.json, or eval_<variant>_<version>.json for
---model), plus for a run history.png and, for toy data, a scatter of the evaluated samples.
+--model), plus for a run history.png and, for toy data, a scatter of the evaluated samples
+(1-D: their density with the data's and the discriminator's output).
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage.
 --debug (or TFGAN_APP_DEBUG=1) adds the full traceback to an error message.
 """
@@ -156,7 +159,7 @@ def _evaluate(args) -> int:
     metrics = evaluator.evaluate(samples)
     if args.inception_weights:
         if data.kind != "image":
-            raise UsageError("--inception-weights is for image data; this is 2-D points")
+            raise UsageError("--inception-weights is for image data; this is points")
         from tfgan_app.evaluation.inception import InceptionFID
 
         fid = InceptionFID(args.inception_weights)
@@ -175,7 +178,14 @@ def _evaluate(args) -> int:
             plotting.save_history_plot(history, args.run_dir / "history.png",
                                        title=f"{run.cfg.variant}: history")
             print(f"wrote {args.run_dir / 'history.png'}")
-        if data.kind == "points" and data.modes is not None:
+        if data.shape == (1,) and data.modes is not None:
+            density = out.with_name(out.stem + "_density.png")
+            plotting.save_model_density_1d(
+                run.model, data, samples.x, density,
+                title=f"{run.cfg.variant} on {data.name}, epoch {run.epoch}: W1 "
+                      f"{metrics['w1']:.3f}, KS {metrics['ks']:.3f}")
+            print(f"wrote {density}")
+        elif data.kind == "points" and data.modes is not None:
             scatter = out.with_name(out.stem + "_scatter.png")
             plotting.save_scatter(
                 samples.x, scatter, modes=data.modes, std=data.mode_std,

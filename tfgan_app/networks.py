@@ -89,7 +89,7 @@ def resolve_architecture(cfg: NetworkConfig, kind: str, default: str = "dcgan",
         arch = default if kind == "image" else "mlp"
     elif arch in ("dcgan", "kerasio", "began") and kind != "image":
         raise ConfigError(f"model.architecture={arch} needs image data, but this "
-                          "dataset is 2-D points; use model.architecture=mlp or auto")
+                          "dataset is points; use model.architecture=mlp or auto")
     if arch in AUTOENCODER_ARCHITECTURES and not autoencoder:
         raise ConfigError(f"model.architecture={arch} is BEGAN's autoencoder pair; only the "
                           "autoencoder variants (began, ebgan) can use it: use "

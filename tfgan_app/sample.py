@@ -8,8 +8,8 @@ Runs the exported file itself (tf.saved_model.load or the LiteRT interpreter), n
 Keras model. Latents come from --seed, so a SavedModel and its TFLite files given the same
 seed draw the same samples and their grids can be compared side by side. Conditional
 generators get one row per class (or every sample of --label); InfoGAN one row per
-category. Toy-data generators give a scatter plot. Exit codes: 0 ok, 1 runtime failure,
-2 bad usage.
+category. Toy-data generators give a scatter plot (2-D) or a density plot (1-D). Exit
+codes: 0 ok, 1 runtime failure, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -49,6 +49,24 @@ def draw(meta: dict, num: int, seed: int, label: int | None):
     return inputs, max(1, min(rows, num))
 
 
+def _density_1d_reference(meta: dict, out) -> dict:
+    """The x range of a 1-D generator's plot, and the data's density if it was trained on
+    1-D toy data (gauss1d)."""
+    from tfgan_app.data import toy
+    from tfgan_app.plotting import DENSITY_1D_STDS
+
+    make_modes, std = toy.TOY_DATASETS.get(meta.get("dataset"), (None, None))
+    modes = make_modes() if make_modes else None
+    if modes is not None and modes.shape == (1, 1):
+        mean = float(modes[0, 0])
+        spread = DENSITY_1D_STDS * std
+        return {"limits": (mean - spread, mean + spread), "gaussian": (mean, std)}
+    finite = out[np.isfinite(out)]
+    lo, hi = (np.percentile(finite, [0.5, 99.5]) if len(finite) else (-1.0, 1.0))
+    pad = max(hi - lo, 1e-3) * 0.1
+    return {"limits": (float(lo - pad), float(hi + pad))}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tfgan_app.sample", description=__doc__.splitlines()[0],
@@ -81,8 +99,11 @@ def main(argv=None) -> int:
 
     out = np.asarray(run(inputs))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if out.ndim == 2:
-        plotting.save_scatter(out, args.out, title=f"{args.model.name}: {num} samples")
+    title = f"{args.model.name}: {num} samples"
+    if out.ndim == 2 and out.shape[1] == 1:
+        plotting.save_density_1d(out, args.out, title=title, **_density_1d_reference(meta, out))
+    elif out.ndim == 2:
+        plotting.save_scatter(out, args.out, title=title)
     else:
         plotting.save_image(plotting.image_grid(out, rows), args.out, scale=args.scale)
     print(f"wrote {args.out} ({num} samples from {args.model})")

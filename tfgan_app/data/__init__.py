@@ -22,7 +22,8 @@ class DataConfig:
                                 "own size (digits: 16, shapes: 64)", min=0)
     channels: int = option(0, "convert images to 1 (grayscale) or 3 (RGB) channels; 0 keeps "
                               "the dataset's own (streamed sources and shapes)", min=0, max=3)
-    toy_samples: int = option(10000, "points drawn for ring and grid", min=1)
+    toy_samples: int = option(10000, "points drawn for ring, grid and gauss1d",
+                                   min=1)
     shapes_samples: int = option(100_000, "examples of the procedural shapes dataset "
                                           "(rendered on the fly, never stored)", min=1)
     max_examples: int = option(0, "use only the first N examples (0: all); for quick runs",

@@ -103,10 +103,10 @@ class Dataset:
 
     name: str
     num_examples: int
-    shape: tuple  # one example: (H, W, C) or (2,)
+    shape: tuple  # one example: (H, W, C), or (2,) / (1,) for points
     num_classes: int  # 0 when the data has no labels
     reader: ArrayReader | IndexedReader | StreamReader
-    modes: np.ndarray | None = None  # toy data: mode centres
+    modes: np.ndarray | None = None  # toy data: mode centres [modes, dimension]
     mode_std: float | None = None
     class_names: list | None = None
     fingerprint: str = ""  # identifies the content (for the domain-classifier cache)

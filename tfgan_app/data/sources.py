@@ -1,7 +1,7 @@
 """Loaders for every dataset spec.
 
 Each returns a `Dataset` (tfgan_app/data/dataset.py). Small sources are held in memory
-(`digits`, `ring`, `grid`, `npz:`: float32 in [-1, 1] or raw 2-D points); the others are
+(`digits`, `ring`, `grid`, `gauss1d`, `npz:`: float32 in [-1, 1] or raw points); the others are
 read lazily: `folder:` and `shapes` by index (only file paths, or nothing, are held),
 `tfrecord:` and `tfds:` as streams of encoded records. Images are decoded and resized
 inside the tf.data pipeline and stay uint8 until batched.
@@ -31,6 +31,7 @@ DATASET_SPECS = {
     "digits": "scikit-learn's bundled 8x8 handwritten digits (1797, 10 classes), offline",
     "ring": "8 Gaussians on the unit circle, std 0.01 (PacGAN protocol)",
     "grid": "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (PacGAN protocol)",
+    "gauss1d": "1-D points from N(-1, 1), no labels (the GAN tutorials' 1-D demo)",
     "shapes": "dSprites-style shapes rendered on the fly (4 classes; data.shapes_samples "
               "examples at data.image_size, default 64), offline",
     "tfds:NAME[:SPLIT]": "a TensorFlow Datasets image dataset (split defaults to train), "
@@ -87,9 +88,13 @@ def load_digits(image_size: int) -> Dataset:
 
 
 def load_toy(name: str, num_samples: int, seed: int) -> Dataset:
+    """Toy points drawn from `seed`; a mixture's labels are the mode indices, and a single
+    Gaussian (gauss1d) has none, so class-conditional variants refuse it."""
     make_modes, std = toy.TOY_DATASETS[name]
     modes = make_modes()
     points, labels = toy.sample_mixture(modes, std, num_samples, seed)
+    if len(modes) == 1:
+        return _from_arrays(name, points, None, 0, modes=modes, mode_std=std)
     return _from_arrays(name, points, labels, len(modes), modes=modes, mode_std=std)
 
 
@@ -421,8 +426,8 @@ def load_tfds(name: str, split: str, image_size: int, channels: int) -> Dataset:
                 f"{spec}: the dataset is not in the TFDS data dir ({data_dir}) and the "
                 "download server cannot be reached (offline?). On a connected machine run "
                 f"`tfds build {name}` and copy its data dir here (or set TFDS_DATA_DIR), "
-                "or use an offline dataset: digits, ring, grid, shapes, folder:PATH, "
-                "tfrecord:GLOB, npz:PATH") from exc
+                "or use an offline dataset: digits, ring, grid, gauss1d, shapes, "
+                "folder:PATH, tfrecord:GLOB, npz:PATH") from exc
         log.info("downloading %s into %s", name, data_dir)
         try:
             _, info = tfds.load(name, download=True, **options)
@@ -476,7 +481,7 @@ def load_dataset(spec: str, *, image_size: int = 0, toy_samples: int = 10000,
     Args:
       spec: the dataset spec.
       image_size: square size to resize images to; 0 keeps the source's own.
-      toy_samples: points drawn for ring and grid (with `seed`).
+      toy_samples: points drawn for ring, grid and gauss1d (with `seed`).
       seed: draws the toy points.
       channels: 1 or 3 to convert images to grayscale or RGB; 0 keeps the source's own
         (streamed sources and shapes only; in-memory images keep theirs).

@@ -63,8 +63,8 @@ def _order(data: Dataset, seed: int) -> np.ndarray:
 def _encoded_batches(data: Dataset, seed: int, image_format: str, batch: int = 256):
     """(encoded image bytes, label) numpy batches in writing order; images stay uint8."""
     if data.kind != "image":
-        raise UsageError(f"dataset {data.name} is 2-D points, not images: only image data "
-                         "can be written as a folder or TFRecord")
+        raise UsageError(f"dataset {data.name} is {data.shape[0]}-D points, not images: only "
+                         "image data can be written as a folder or TFRecord")
     encode = (tf.io.encode_png if image_format == "png"
               else lambda image: tf.io.encode_jpeg(image, quality=95))
     order = _order(data, seed)

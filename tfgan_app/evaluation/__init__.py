@@ -1,6 +1,7 @@
 """Sample-quality metrics for a generator, its training run or its export.
 
     toy data (ring, grid):  modes, hq, kl            (evaluation.toy, the PacGAN protocol)
+    1-D toy data (gauss1d): mean, std, w1, ks        (evaluation.toy, against the true CDF)
     labeled images:         score, real_score, frechet, kid, plus label_accuracy
                             (class-conditional) or code_agreement (InfoGAN)
                             (evaluation.images, on a cached domain classifier)
@@ -17,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from tfgan_app.evaluation import images as image_metrics_module
-from tfgan_app.evaluation.toy import PROTOCOL_SAMPLES, toy_metrics
+from tfgan_app.evaluation.toy import PROTOCOL_SAMPLES, gaussian_1d_metrics, toy_metrics
 
 IMAGE_SAMPLES = 2000
 REAL_SUBSET_SEED = 99
@@ -26,6 +27,10 @@ SCALARS = {
     "modes": "modes covered by high-quality samples",
     "hq": "fraction of samples within 3 std of their nearest mode",
     "kl": "reverse KL of the mode histogram from uniform (0 is best)",
+    "mean": "mean of the 1-D samples (gauss1d's data: -1)",
+    "std": "standard deviation of the 1-D samples (gauss1d's data: 1)",
+    "w1": "Wasserstein-1 distance of the 1-D samples to the data distribution (0 is best)",
+    "ks": "Kolmogorov-Smirnov statistic of the 1-D samples vs the data CDF (0 is best)",
     "score": "classifier score of generated images (real data: real_score)",
     "real_score": "classifier score of the real images",
     "frechet": "Frechet distance of classifier features, real vs generated (0 is best)",
@@ -39,7 +44,7 @@ SCALARS = {
 class Samples:
     """Generated samples and the inputs that matter for the metrics."""
 
-    x: np.ndarray  # images in [-1, 1] or 2-D points
+    x: np.ndarray  # images in [-1, 1] or points [N, 2] / [N, 1]
     labels: np.ndarray | None = None  # conditioning labels (cgan, acgan)
     codes: np.ndarray | None = None  # InfoGAN categorical codes
     num_codes: int = 0
@@ -103,6 +108,9 @@ class Evaluator:
             self.num_samples = num_samples or PROTOCOL_SAMPLES
             if data.modes is None:
                 self.reason = f"dataset {data.name} has no known modes"
+            elif data.shape == (1,) and len(data.modes) != 1:
+                self.reason = (f"dataset {data.name}: 1-D metrics need a single Gaussian, "
+                               f"not a mixture of {len(data.modes)}")
         else:
             self.num_samples = num_samples or IMAGE_SAMPLES
             # The real reference: a fixed random subset, as files are often ordered (by
@@ -126,6 +134,9 @@ class Evaluator:
         """Metrics of `samples`: scalars named as in SCALARS, plus per-class lists."""
         if not self.available:
             return {}
+        if self.data.kind == "points" and self.data.shape == (1,):
+            return gaussian_1d_metrics(samples.x, float(self.data.modes[0, 0]),
+                                       self.data.mode_std)
         if self.data.kind == "points":
             return toy_metrics(samples.x, self.data.modes, self.data.mode_std)
         return image_metrics_module.image_metrics(

@@ -3,10 +3,11 @@
 Signatures:
   serving_default(z float32 [batch, latent_dim] [, label int32 [batch]]
                   | InfoGAN: z, category int32 [batch], code float32 [batch, continuous])
-      -> {"images": float32 [batch, H, W, C] in [-1, 1]} or {"points": float32 [batch, 2]}
+      -> {"images": float32 [batch, H, W, C] in [-1, 1]} or {"points": float32 [batch, D]}
+         (D = 2 for ring and grid, 1 for gauss1d)
   sample(num_samples int32 [], seed int64 [] [, label int32 [num_samples]])
       (InfoGAN draws its codes from the seed)
-      -> {"images": uint8 [num_samples, H, W, C]} or {"points": float32 [num_samples, 2]}
+      -> {"images": uint8 [num_samples, H, W, C]} or {"points": float32 [num_samples, D]}
          deterministic for a given seed.
 Integer inputs out of range (a label >= num_classes) fail with a message naming the input.
 

@@ -65,6 +65,14 @@ class Grid(NamedTuple):
     rows: int
 
 
+class DiscriminatorCurve(NamedTuple):
+    """What the discriminator says about some points, for plots over the data space."""
+
+    values: np.ndarray  # one value per point
+    label: str  # what the values are, for the plot's axis
+    probability: bool  # values are P(real) in [0, 1] (else a raw score on its own scale)
+
+
 @dataclasses.dataclass
 class VariantConfig:
     """Options every variant has (`<variant>.*` keys)."""
@@ -365,6 +373,30 @@ class GANModel(keras.Model):
         z = rng.standard_normal((count, self.latent_dim)).astype(np.float32)
         cond = self.example_condition(count)
         return Grid("", z, cond, 1)
+
+    def judges_groups(self) -> bool:
+        """The discriminator looks at groups of samples (model.pack, model.minibatch_std),
+        so it has no verdict on a single point."""
+        return any(isinstance(layer, (networks.Pack, networks.MinibatchStdDev))
+                   for layer in self.discriminator.layers)
+
+    def discriminator_curve(self, x) -> DiscriminatorCurve | None:
+        """The discriminator's verdict on each point of `x` [n, ...] (the 1-D density plot),
+        or None when it judges groups of samples (`judges_groups`).
+
+        Cross-entropy discriminators: D(x) = sigmoid(logit), the probability that x is real
+        (1/2 everywhere at the game's equilibrium); Wasserstein critics (`logit` "no_bias"):
+        the raw critic value, meaningful only up to a constant. Variants whose output means
+        something else override this (lsgan, began, ebgan). Unconditional only: a
+        conditional discriminator's verdict depends on the label too.
+        """
+        if self.judges_groups():
+            return None
+        out = self.discriminate(tf.constant(x, tf.float32), training=False)[:, 0]
+        if self.logit == "no_bias":
+            return DiscriminatorCurve(out.numpy(), "critic D(x), raw (higher: more real)",
+                                      False)
+        return DiscriminatorCurve(tf.sigmoid(out).numpy(), "D(x) = P(real)", True)
 
     # -- training --------------------------------------------------------------------------
     def global_random(self, sampler, batch_size, shape, stream: int, **kwargs):

@@ -10,7 +10,7 @@ import tensorflow as tf
 from tfgan_app import losses, networks
 from tfgan_app.option import option
 from tfgan_app.registry import register_variant
-from tfgan_app.variants.base import GANModel, VariantConfig
+from tfgan_app.variants.base import DiscriminatorCurve, GANModel, VariantConfig
 
 
 @dataclasses.dataclass
@@ -54,9 +54,15 @@ class BEGAN(GANModel):
         return networks.autoencoder_pair(cfg.model, data, cfg.options.embedding_dim,
                                          cls.variant_name, cls.default_architecture)
 
-    def reconstruction(self, x):
-        out = self.discriminate_all(x)  # "input": x as D saw it (transformed by DiffAugment)
+    def reconstruction(self, x, training=True):
+        # "input": x as D saw it (transformed by DiffAugment inside an update)
+        out = self.discriminate_all(x, training=training)
         return reconstruction_loss(out["input"], out["reconstruction"])
+
+    def discriminator_curve(self, x):
+        loss = self.reconstruction(tf.constant(x, tf.float32), training=False)
+        return DiscriminatorCurve(loss.numpy(), "autoencoder loss L(x) (lower: more real)",
+                                  False)
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         loss_real, loss_fake = self.reconstruction(real), self.reconstruction(fake)

@@ -9,7 +9,7 @@ import tensorflow as tf
 from tfgan_app import losses, networks
 from tfgan_app.option import option
 from tfgan_app.registry import register_variant
-from tfgan_app.variants.base import GANModel, VariantConfig
+from tfgan_app.variants.base import DiscriminatorCurve, GANModel, VariantConfig
 
 
 @dataclasses.dataclass
@@ -42,11 +42,16 @@ class EBGAN(GANModel):
         return networks.autoencoder_pair(cfg.model, data, cfg.options.embedding_dim,
                                          cls.variant_name, cls.default_architecture)
 
-    def energy(self, x):
+    def energy(self, x, training=True):
         """(per-example mean squared reconstruction error, embedding)."""
-        out = self.discriminate_all(x)  # "input": x as D saw it (transformed by DiffAugment)
+        # "input": x as D saw it (transformed by DiffAugment inside an update)
+        out = self.discriminate_all(x, training=training)
         return (losses.per_example(tf.square(out["input"] - out["reconstruction"])),
                 out["embedding"])
+
+    def discriminator_curve(self, x):
+        energy, _ = self.energy(tf.constant(x, tf.float32), training=False)
+        return DiscriminatorCurve(energy.numpy(), "energy D(x) (lower: more real)", False)
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         (energy_real, _), (energy_fake, _) = self.energy(real), self.energy(fake)

@@ -7,7 +7,7 @@ import dataclasses
 from tfgan_app import losses
 from tfgan_app.option import option
 from tfgan_app.registry import register_variant
-from tfgan_app.variants.base import GANModel, VariantConfig
+from tfgan_app.variants.base import DiscriminatorCurve, GANModel, VariantConfig
 
 
 @dataclasses.dataclass
@@ -28,6 +28,15 @@ class LSGAN(GANModel):
     """
 
     Config = LSGANConfig
+
+    def discriminator_curve(self, x):
+        if self.judges_groups():
+            return None
+        o = self.options
+        out = self.discriminate(x, training=False)[:, 0]
+        return DiscriminatorCurve(
+            out.numpy(), f"D(x), least squares (real target {o.b:g}, generated {o.a:g})",
+            False)
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         return {"d_loss": losses.least_squares_discriminator_loss(
