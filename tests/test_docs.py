@@ -143,6 +143,11 @@ def test_quality_benchmark_rewrites_only_its_block_of_a_copy_of_the_page(tmp_pat
     (run / "history.csv").write_text("epoch,seconds,d_loss,g_loss,eval/modes,eval/hq,eval/kl\n"
                                      "1,1.0,1.2,0.7,,,\n"
                                      "2,3.0,1.1,0.8,8,0.975,0.0213\n")
+    # and a stabilizer arm's run of the same variant
+    arm = tmp_path / "out" / "ring" / "gan" / "ema" / "seed_0"
+    arm.mkdir(parents=True)
+    (arm / "config.yaml").write_text((run / "config.yaml").read_text())
+    (arm / "history.csv").write_text((run / "history.csv").read_text().replace(",8,", ",7,"))
     assert quality.main(["--report-only", "--out", str(tmp_path / "out"),
                          "--page", str(page)]) == 0
     text = page.read_text()
@@ -151,6 +156,7 @@ def test_quality_benchmark_rewrites_only_its_block_of_a_copy_of_the_page(tmp_pat
     block = text.split(start)[1].split(end)[0]
     # epochs x the median epoch time (3.0 s of [1.0, 3.0]) = 6 s
     assert "| `gan` | 1/1 | 8.0 | 97.5 | 0.02 | 6 s |" in block
+    assert "| `gan` | ema | 1/1 | 7.0 (-1.0) | 97.5 (+0.0) | 0.02 (+0.00) | 6 s |" in block
     assert "| `wgan` | 0 | not run yet | | | |" in block
     assert "**grid**" not in block and "**digits**" not in block
     assert "<!-- speed:start -->" in text.split(end)[1]  # the speed block is untouched
