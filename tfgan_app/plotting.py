@@ -79,6 +79,11 @@ def save_scatter(points, path, *, modes=None, title: str = "", limit=None, std=N
 DENSITY_1D_STDS = 4.0
 
 
+def density_1d_limits(mean: float, std: float) -> tuple[float, float]:
+    """The x range of the density plot of N(mean, std^2) data: mean +- 4 std."""
+    return mean - DENSITY_1D_STDS * std, mean + DENSITY_1D_STDS * std
+
+
 def save_density_1d(samples, path, *, limits, title: str = "", real=None, gaussian=None,
                     discriminator=None, note: str = "", bins: int = 64):
     """The picture of a GAN on 1-D data (Goodfellow's NIPS 2016 tutorial figure) as a PNG.
@@ -164,7 +169,7 @@ def save_model_density_1d(model, data, samples, path, *, title: str = ""):
     samples, the data density and the model's `discriminator_curve` over mean +- 4 std
     (x in [-5, 3] for gauss1d)."""
     mean, std = float(data.modes[0, 0]), float(data.mode_std)
-    limits = (mean - DENSITY_1D_STDS * std, mean + DENSITY_1D_STDS * std)
+    limits = density_1d_limits(mean, std)
     xs = np.linspace(*limits, 401, dtype=np.float32)
     curve = model.discriminator_curve(xs[:, None])
     if curve is None:

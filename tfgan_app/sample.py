@@ -53,14 +53,13 @@ def _density_1d_reference(meta: dict, out) -> dict:
     """The x range of a 1-D generator's plot, and the data's density if it was trained on
     1-D toy data (gauss1d)."""
     from tfgan_app.data import toy
-    from tfgan_app.plotting import DENSITY_1D_STDS
+    from tfgan_app.plotting import density_1d_limits
 
     make_modes, std = toy.TOY_DATASETS.get(meta.get("dataset"), (None, None))
     modes = make_modes() if make_modes else None
     if modes is not None and modes.shape == (1, 1):
         mean = float(modes[0, 0])
-        spread = DENSITY_1D_STDS * std
-        return {"limits": (mean - spread, mean + spread), "gaussian": (mean, std)}
+        return {"limits": density_1d_limits(mean, std), "gaussian": (mean, std)}
     finite = out[np.isfinite(out)]
     lo, hi = (np.percentile(finite, [0.5, 99.5]) if len(finite) else (-1.0, 1.0))
     pad = max(hi - lo, 1e-3) * 0.1

@@ -177,7 +177,8 @@ class GANModel(keras.Model):
                               f"generator's moving average; 0: off); got {cfg.train.g_ema}")
         if augment.parse_policy(cfg.train.diffaugment) and data.kind != "image":
             raise ConfigError(f"train.diffaugment={cfg.train.diffaugment} transforms images, "
-                              f"but {data.name} is 2-D points; set train.diffaugment=\"\"")
+                              f"but {data.name} is {data.shape[0]}-D points; set "
+                              f"train.diffaugment=\"\"")
         generator, discriminator = cls.build_networks(cfg, data, num_classes)
         return cls(generator, discriminator, latent_dim=cfg.model.latent_dim,
                    num_classes=num_classes, seed=cfg.train.seed,
@@ -392,10 +393,13 @@ class GANModel(keras.Model):
         """
         if self.judges_groups():
             return None
-        out = self.discriminate(tf.constant(x, tf.float32), training=False)[:, 0]
+        return self.describe_output(
+            self.discriminate(tf.constant(x, tf.float32), training=False)[:, 0].numpy())
+
+    def describe_output(self, out: np.ndarray) -> DiscriminatorCurve:
+        """`discriminator_curve` from the raw outputs [n] of `discriminate` on the points."""
         if self.logit == "no_bias":
-            return DiscriminatorCurve(out.numpy(), "critic D(x), raw (higher: more real)",
-                                      False)
+            return DiscriminatorCurve(out, "critic D(x), raw (higher: more real)", False)
         return DiscriminatorCurve(tf.sigmoid(out).numpy(), "D(x) = P(real)", True)
 
     # -- training --------------------------------------------------------------------------
@@ -448,10 +452,8 @@ class GANModel(keras.Model):
         if due is None:
             logs.update(self.generator_step(real, labels, stream=1000))
         else:
-            ema = self.ema_generator.weights if self.ema_generator is not None else []
-            logs.update(self._undo_unless(due, self.generator, self.g_optimizer,
-                                          lambda: self.generator_step(real, labels, 1000),
-                                          extra=ema))
+            logs.update(self._undo_unless(due, self.generator_update_state(),
+                                          lambda: self.generator_step(real, labels, 1000)))
         logs.update(self.after_generator_update(logs) or {})
         for name, value in logs.items():
             self.trackers[name].update_state(value)
@@ -468,20 +470,27 @@ class GANModel(keras.Model):
         critic updates per generator update than one step holds, e.g. WGAN's warm-up)."""
         return None
 
-    @staticmethod
-    def _undo_unless(keep, network, optimizer, update, extra=()):
-        """Run `update()` (one optimizer step on `network`), then put the network's weights,
-        the optimizer's slots and `extra` variables (the EMA generator's) back unless
-        `keep`. A conditional update without tf.cond:
-        an optimizer step inside a cond branch cannot synchronize replicas. The optimizer's
-        step counter still advances, so random streams stay distinct and learning-rate
-        schedules count steps."""
+    def generator_update_state(self) -> list:
+        """Every variable a generator update (`generator_step`) changes except the
+        optimizer's step counters: the generator's weights, its optimizer's slots and the
+        moving average's weights."""
+        optimizer = self.g_optimizer
         counters = {id(optimizer.iterations)}
         inner = getattr(optimizer, "inner_optimizer", None)  # a loss-scale wrapper
         if inner is not None:
             counters.add(id(inner.iterations))
-        state = [v for v in network.trainable_variables + list(optimizer.variables)
-                 if id(v) not in counters] + list(extra)
+        state = [v for v in self.generator.trainable_variables + list(optimizer.variables)
+                 if id(v) not in counters]
+        return state + (list(self.ema_generator.weights) if self.ema_generator else [])
+
+    @staticmethod
+    def _undo_unless(keep, state, update):
+        """Run `update()`, then put the `state` variables back unless `keep`.
+
+        A conditional update without tf.cond: an optimizer step inside a cond branch cannot
+        synchronize replicas. Left out of `state`, the optimizer's step counter still
+        advances, so random streams stay distinct and learning-rate schedules count steps.
+        """
         before = [tf.identity(v) for v in state]
         with tf.control_dependencies(before):
             logs = update()

@@ -29,14 +29,10 @@ class LSGAN(GANModel):
 
     Config = LSGANConfig
 
-    def discriminator_curve(self, x):
-        if self.judges_groups():
-            return None
+    def describe_output(self, out):
         o = self.options
-        out = self.discriminate(x, training=False)[:, 0]
         return DiscriminatorCurve(
-            out.numpy(), f"D(x), least squares (real target {o.b:g}, generated {o.a:g})",
-            False)
+            out, f"D(x), least squares (real target {o.b:g}, generated {o.a:g})", False)
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         return {"d_loss": losses.least_squares_discriminator_loss(
