@@ -100,8 +100,23 @@ def test_unet_dropout_only_in_training():
     x = images((16, 16, 3))
     np.testing.assert_array_equal(model(x, training=False), model(x, training=False))
     assert not np.allclose(model(x, training=True), model(x, training=False))
-    assert [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dropout)] \
+    assert [layer.name for layer in model.layers
+            if isinstance(layer, i2i_networks.GlobalDropout)] \
         == ["up_dropout_0", "up_dropout_1", "up_dropout_2"]
+
+
+def test_global_dropout_draws_new_masks_each_training_call():
+    layer = i2i_networks.GlobalDropout(0.5, seed=3)
+    x = np.ones((64, 8), "float32")
+    first, second = np.asarray(layer(x, training=True)), np.asarray(layer(x, training=True))
+    assert set(np.unique(first)) == {0.0, 2.0} and abs(first.mean() - 1) < 0.1
+    assert not np.array_equal(first, second) and int(layer.calls.numpy()) == 2
+    np.testing.assert_array_equal(layer(x), x)
+    assert int(layer.calls.numpy()) == 2  # inference draws nothing
+    again = i2i_networks.GlobalDropout(0.5, seed=3)
+    np.testing.assert_array_equal(again(x, training=True), first)
+    other = i2i_networks.GlobalDropout(0.5, seed=4)
+    assert not np.array_equal(other(x, training=True), first)
 
 
 @pytest.mark.parametrize("size, strided, out", [(16, 2, 2), (32, 3, 2), (70, 3, 6)])
@@ -129,19 +144,18 @@ def unsynchronized(model):
     return copy
 
 
-def test_unet_batch_norm_uses_the_global_batch_on_two_replicas():
-    """A training-mode forward pass on 2 replicas equals the one-device pass on the batch."""
-    keras.utils.set_random_seed(0)
+def test_unet_training_pass_on_two_replicas_equals_one_device():
+    """Batch statistics and dropout masks of the global batch: a training-mode forward
+    pass on 2 replicas equals the one-device pass on the same batch."""
     x = images((16, 16, 3), batch=8)
-    # No dropout: its masks are drawn per replica (a training-time noise source).
-    one = i2i_networks.unet_generator((16, 16, 3), 3, filters=4, dropout=0.0)
-    want = np.asarray(one(x, training=True))
+    one = i2i_networks.unet_generator((16, 16, 3), 3, filters=4)
     strategy = distribute.mirrored()
     assert strategy.num_replicas_in_sync == 2
     with strategy.scope():
-        mirrored = i2i_networks.unet_generator((16, 16, 3), 3, filters=4, dropout=0.0)
+        mirrored = i2i_networks.unet_generator((16, 16, 3), 3, filters=4)
         mirrored.set_weights(one.get_weights())
         per_replica = unsynchronized(mirrored)
+    want = np.asarray(one(x, training=True))
 
     def forward(model):
         batches = strategy.experimental_distribute_dataset(
@@ -151,7 +165,8 @@ def test_unet_batch_norm_uses_the_global_batch_on_two_replicas():
         return np.concatenate([np.asarray(t) for t in strategy.experimental_local_results(out)])
 
     np.testing.assert_allclose(forward(mirrored), want, rtol=1e-4, atol=1e-5)
-    # Per-replica statistics give other outputs: the comparison above can fail.
+    np.testing.assert_array_equal(mirrored.get_layer("up_dropout_0").calls.numpy(), 1)
+    # Per-replica batch statistics give other outputs: the comparison above can fail.
     assert np.abs(forward(per_replica) - want).max() > 1e-2
 
 

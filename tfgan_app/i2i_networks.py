@@ -6,7 +6,8 @@ promise. Discriminators return raw logits (no sigmoid): the losses take logits.
 
 Batch normalization is synchronized across replicas (as in networks.py): with per-replica
 batch statistics a step on N replicas would not equal a step on one device. Instance
-normalization needs no synchronization: its statistics are per example.
+normalization needs no synchronization: its statistics are per example. The U-Net's
+dropout draws its masks for the global batch (`GlobalDropout`) for the same reason.
 """
 
 from __future__ import annotations
@@ -53,6 +54,54 @@ def _image_input(in_shape):
     return keras.Input(tuple(in_shape), name="image")
 
 
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class GlobalDropout(layers.Layer):
+    """Dropout whose masks are drawn for the global batch: the same on N replicas as on one.
+
+    keras.layers.Dropout draws each replica's mask from its own seed generator, so a
+    training step on N replicas would differ from the step on one device. Here a training
+    call draws the mask of the whole global batch statelessly from (seed, stream, calls)
+    and keeps this replica's rows (as `GANModel.global_random` does), then counts the call
+    in a non-trainable weight (saved with checkpoints, so a resumed run goes on with new
+    masks). Every replica counts the same calls, so the counter is aggregated
+    "only_first_replica". Other calls pass the input through.
+    """
+
+    def __init__(self, rate: float, seed: int = 0, stream: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+        self.seed = int(seed)
+        self.stream = int(stream)
+
+    def build(self, input_shape):
+        self.calls = self.add_weight(shape=(), dtype="int64", initializer="zeros",
+                                     trainable=False, aggregation="only_first_replica",
+                                     name="calls")
+
+    def call(self, x, training=False):
+        if not training or not self.rate:
+            return x
+        ctx = tf.distribute.get_replica_context()
+        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
+        batch = tf.shape(x)[0]
+        seed = tf.random.experimental.stateless_fold_in(
+            tf.constant([self.seed, self.stream], tf.int64), ops.convert_to_tensor(self.calls))
+        keep = tf.random.stateless_uniform(
+            tf.concat([[batch * replicas], tf.shape(x)[1:]], 0), seed) >= self.rate
+        start = tf.cast(replica, tf.int32) * batch
+        self.calls.assign_add(1)
+        scaled = x / ops.cast(1.0 - self.rate, x.dtype)
+        return tf.where(keep[start:start + batch], scaled, tf.zeros_like(x))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "stream": self.stream}
+
+
 def unet_depth(height: int, width: int, depth: int = 0) -> int:
     """The U-Net's stride-2 levels: `depth`, or with 0 as many as halve H and W exactly.
 
@@ -77,7 +126,7 @@ def unet_depth(height: int, width: int, depth: int = 0) -> int:
 
 def unet_generator(in_shape, out_channels: int, *, filters: int = 64, max_filters: int = 512,
                    depth: int = 0, dropout: float = 0.5, norm: str = "batch",
-                   name: str = "generator") -> keras.Model:
+                   seed: int = 0, name: str = "generator") -> keras.Model:
     """pix2pix's U-Net generator (Isola et al. 2017, appendix 6.1.1).
 
     Encoder: 4x4 stride-2 convolutions with filters*2^i channels (at most max_filters),
@@ -87,12 +136,15 @@ def unet_generator(in_shape, out_channels: int, *, filters: int = 64, max_filter
     convolution to `out_channels` and tanh.
 
     The first encoder layer has no normalization (the paper's exception), and neither
-    has the innermost one (as in the authors' code): at a 1x1 bottleneck with batch 1,
-    batch normalization would replace the whole code by its offset.
+    has the innermost one (as in the authors' code): at a 1x1 bottleneck, instance
+    normalization (and batch normalization with batch 1, the paper's) would replace the
+    whole code by its offset.
 
     Dropout is the generator's only noise source (pix2pix has no z: the paper found the
     net learned to ignore it). Here it is active in training only, so an exported
-    generator is deterministic; the paper also kept it at test time.
+    generator is deterministic; the paper also kept it at test time. Its masks are drawn
+    for the global batch (`GlobalDropout`), so a step on N replicas equals one on one
+    device.
 
     Args:
       in_shape: (H, W, C) of the input; C is anything (e.g. image + mask channels).
@@ -102,6 +154,7 @@ def unet_generator(in_shape, out_channels: int, *, filters: int = 64, max_filter
       depth: stride-2 levels; 0: as many as halve H and W exactly, at most 8.
       dropout: rate in the first 3 decoder blocks (0: none).
       norm: "batch", "instance" or "none".
+      seed: seed of the dropout masks (e.g. the run's seed).
       name: the model's name.
 
     Returns:
@@ -126,7 +179,7 @@ def unet_generator(in_shape, out_channels: int, *, filters: int = 64, max_filter
                                    name=f"up_{j}")(h)
         h = norm_layer(norm, f"up_norm_{j}")(h)
         if dropout and j < 3:
-            h = layers.Dropout(dropout, name=f"up_dropout_{j}")(h)
+            h = GlobalDropout(dropout, seed, stream=j, name=f"up_dropout_{j}")(h)
         h = layers.ReLU(name=f"up_act_{j}")(h)
         h = layers.Concatenate(name=f"skip_{j}")([h, skips[i]])
     h = layers.Conv2DTranspose(out_channels, 4, strides=2, padding="same",
