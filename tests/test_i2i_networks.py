@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_app import distribute, i2i_networks
+from tfgan_app import distribute, i2i_networks, performance
 from tfgan_app.errors import ConfigError, UsageError
 from tfgan_app.export.tflite import convert_tflite, tflite_runner
 
@@ -267,6 +267,20 @@ def test_round_trip_gives_identical_outputs(name, tmp_path):
     x = images(model.input_shape[1:])
     np.testing.assert_array_equal(round_trip(model, tmp_path)(x, training=False),
                                   model(x, training=False))
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_networks_train_in_mixed_precision(name):
+    """bfloat16 compute (the CPU and TPU mixed precision): every weight gets a gradient."""
+    with performance.dtype_policy("mixed_bfloat16"):
+        model = NETWORKS[name]()
+    x = images(model.input_shape[1:], batch=2)
+    with tf.GradientTape() as tape:
+        y = model(x, training=True)
+        loss = tf.reduce_mean(tf.cast(y, tf.float32))
+    assert y.dtype == tf.bfloat16
+    grads = tape.gradient(loss, model.trainable_weights)
+    assert all(g is not None and np.isfinite(np.asarray(g, np.float32)).all() for g in grads)
 
 
 # -- VGG19 features ---------------------------------------------------------------------

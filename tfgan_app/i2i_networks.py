@@ -39,9 +39,13 @@ def norm_layer(kind: str, name: str):
         return layers.BatchNormalization(synchronized=True, name=name)
     if kind == "instance":
         return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
-    if kind == "none":
-        return layers.Identity(name=name)
-    raise ValueError(f"norm must be one of {NORMS}, not {kind!r}")
+    _check_norm(kind)
+    return layers.Identity(name=name)
+
+
+def _check_norm(kind: str):
+    if kind not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, not {kind!r}")
 
 
 def _init():
@@ -160,7 +164,7 @@ def unet_generator(in_shape, out_channels: int, *, filters: int = 64, max_filter
     Returns:
       A keras.Model image [b, H, W, C] -> [b, H, W, out_channels] in [-1, 1].
     """
-    norm_layer(norm, "check")  # refuse an unknown norm before building anything
+    _check_norm(norm)
     depth = unet_depth(in_shape[0], in_shape[1], depth)
     widths = [min(filters * 2 ** i, max_filters) for i in range(depth)]
     image = _image_input(in_shape)
@@ -218,7 +222,7 @@ def patchgan_discriminator(in_shape, *, filters: int = 64, layers: int = 3,
     Returns:
       A keras.Model image [b, H, W, C] -> logits [b, h', w', 1].
     """
-    norm_layer(norm, "check")
+    _check_norm(norm)
     if layers < 0:
         raise ConfigError(f"the PatchGAN needs layers >= 0 stride-2 layers, not {layers}")
     smallest = min(in_shape[0], in_shape[1])
@@ -253,8 +257,9 @@ def _side(n, *, times: int = 1, add: int = 0):
 class ReflectionPad2D(layers.Layer):
     """Pad H and W by mirroring the border (tf.pad REFLECT; TFLite MIRROR_PAD).
 
-    CycleGAN pads its convolutions this way: zero padding would give the generator a dark
-    frame to learn around, which shows as border artifacts in translated images.
+    CycleGAN pads its 7x7 and residual convolutions this way "to reduce artifacts" (Zhu
+    et al. 2017, 7.2): zero padding puts a dark frame around every feature map, which
+    the generator has to learn around and which shows at the borders of its images.
     """
 
     def __init__(self, padding: int, **kwargs):
@@ -307,7 +312,7 @@ def resnet_generator(in_shape, out_channels: int, *, filters: int = 64, blocks: 
     Returns:
       A keras.Model image [b, H, W, C] -> [b, H, W, out_channels] in [-1, 1].
     """
-    norm_layer(norm, "check")
+    _check_norm(norm)
     height, width = in_shape[0], in_shape[1]
     factor = 2 ** downsamplings
     if downsamplings < 0 or blocks < 0:
@@ -324,13 +329,13 @@ def resnet_generator(in_shape, out_channels: int, *, filters: int = 64, blocks: 
                           kernel_initializer=_init(), use_bias=norm == "none",
                           name=f"down_{i}")(h)
         h = layers.ReLU(name=f"down_act_{i}")(norm_layer(norm, f"down_norm_{i}")(h))
-    width = filters * factor
+    channels = filters * factor
     for i in range(blocks):
-        r = _reflect_conv(h, width, 3, norm, f"res_{i}_a")
-        r = _reflect_conv(r, width, 3, norm, f"res_{i}_b", relu=False)
+        r = _reflect_conv(h, channels, 3, norm, f"res_{i}_a")
+        r = _reflect_conv(r, channels, 3, norm, f"res_{i}_b", relu=False)
         h = layers.Add(name=f"res_{i}")([h, r])
     for i in range(downsamplings):
-        h = layers.Conv2DTranspose(width // 2 ** (i + 1), 3, strides=2, padding="same",
+        h = layers.Conv2DTranspose(channels // 2 ** (i + 1), 3, strides=2, padding="same",
                                    kernel_initializer=_init(), use_bias=norm == "none",
                                    name=f"up_{i}")(h)
         h = layers.ReLU(name=f"up_act_{i}")(norm_layer(norm, f"up_norm_{i}")(h))
@@ -513,13 +518,17 @@ def vgg19_features(weights_path, in_shape, *, layer: str = "block5_conv4",
     names = [item.name for item in vgg.layers[1:]]
     if layer not in names:
         raise ConfigError(f"{layer!r} is not a VGG19 layer; choose one of {names}")
-    try:
-        with warnings.catch_warnings():  # a wrong file's details; the error says it all
-            warnings.simplefilter("ignore", UserWarning)
+    # A wrong file makes Keras warn once per layer before it fails: the error says it
+    # all, so the warnings are shown only when the weights load.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
             vgg.load_weights(str(path))
-    except Exception as exc:
-        raise UsageError(f"cannot load VGG19 weights from {path} ({first_line(exc)}); it "
-                         f"must be {expected}") from exc
+        except Exception as exc:
+            raise UsageError(f"cannot load VGG19 weights from {path} ({first_line(exc)}); "
+                             f"it must be {expected}") from exc
+    for item in caught:
+        warnings.warn(item.message, item.category, stacklevel=2)
     features = keras.Model(vgg.input, vgg.get_layer(layer).output, name="vgg19")
     image = _image_input(in_shape)
     model = keras.Model(image, features(VGGPreprocess(name="preprocess")(image)), name=name)
