@@ -44,17 +44,18 @@ PHOTOS_SIZE = 64
 GRAY2COLOR_SIZE = 32
 
 
-def unaligned_indices(index, count_a: int, count_b: int):
-    """(A index, B index) of unaligned example `index` (int64 tensors, any shape).
-
-    A index = index mod nA; B index = perm(index) mod nB, `perm` a permutation of
-    range(max(nA, nB)) fixed by PAIRING_SEED and the two counts.
-    """
-    count = max(count_a, count_b)
-    index = tf.cast(index, tf.int64)
+def pairing_permutation(index, count_a: int, count_b: int):
+    """perm(index): the unaligned pairing's permutation of range(max(nA, nB)), fixed by
+    PAIRING_SEED and the two counts (int64 tensors, any shape)."""
     key = tf.constant([PAIRING_SEED, count_a * 1_000_003 + count_b], tf.int64)
-    permuted = tf.random.experimental.index_shuffle(index, key, count - 1)
-    return index % count_a, permuted % count_b
+    return tf.random.experimental.index_shuffle(tf.cast(index, tf.int64), key,
+                                                max(count_a, count_b) - 1)
+
+
+def unaligned_indices(index, count_a: int, count_b: int):
+    """(A index, B index) of unaligned example `index`: (index mod nA, perm(index) mod nB)."""
+    index = tf.cast(index, tf.int64)
+    return index % count_a, pairing_permutation(index, count_a, count_b) % count_b
 
 
 def pair_datasets(source: Dataset, target: Dataset, *, aligned: bool, name: str,
@@ -105,13 +106,15 @@ def pair_datasets(source: Dataset, target: Dataset, *, aligned: bool, name: str,
 
 def _zipped_streams(a: StreamReader, b: StreamReader, count: int,
                     pairing: Pairing) -> StreamReader:
-    """Pass p pairs position j of A's pass-p order with position j of B's, each repeated
-    to `count` records (the larger collection's size)."""
+    """Pass p pairs position j of A's pass-p order with position j of B's (B shuffled
+    from another seed), each repeated to `count` records (the larger collection's size)."""
 
     def records(seed, pass_index):
+        # B's order from another seed: two collections of one size would otherwise be
+        # shuffled alike, pairing the same records in every pass.
         return tf.data.Dataset.zip({
             "a": a.pass_records(seed, pass_index).repeat().take(count),
-            "b": b.pass_records(seed, pass_index).repeat().take(count)})
+            "b": b.pass_records(seed + PAIRING_SEED, pass_index).repeat().take(count)})
 
     def decode(record):
         (xa, ya), (xb, _) = a.decode(record["a"]), b.decode(record["b"])
