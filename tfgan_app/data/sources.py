@@ -251,6 +251,16 @@ def _no_images(root: Path) -> DataError:
                      f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
 
 
+def _folder_images(root: Path) -> list[Path]:
+    """`_image_files(root)`, with an error for a missing folder or one without images."""
+    if not root.is_dir():
+        raise DataError(f"image folder not found: {root}")
+    files = _image_files(root)
+    if not files:
+        raise _no_images(root)
+    return files
+
+
 def _probe_all(files: list[Path]) -> list:
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(_probe, files, chunksize=256))
@@ -398,15 +408,7 @@ def load_pair_folders(spec: str, rest: str, image_size: int, channels: int) -> D
     """`pairs:DIR_A,DIR_B`: aligned pairs, A's file NAME.* with B's NAME.* (any extension,
     same path under each folder); each half keeps its own channels unless data.channels."""
     dir_a, dir_b = _two_folders(spec, rest)
-    found = []
-    for root in (dir_a, dir_b):
-        if not root.is_dir():
-            raise DataError(f"image folder not found: {root}")
-        files = _image_files(root)
-        if not files:
-            raise _no_images(root)
-        found.append(_names(root, files))
-    names_a, names_b = found
+    names_a, names_b = (_names(root, _folder_images(root)) for root in (dir_a, dir_b))
     only_a, only_b = set(names_a) - set(names_b), set(names_b) - set(names_a)
     if only_a or only_b:
         problems = [f"{len(only)} of the {len(mine)} images in {root} have no namesake in "
@@ -446,11 +448,7 @@ def load_side_by_side(spec: str, path: str, image_size: int, channels: int) -> D
     import tensorflow as tf
 
     root = Path(path)
-    if not root.is_dir():
-        raise DataError(f"image folder not found: {root}")
-    files = _image_files(root)
-    if not files:
-        raise _no_images(root)
+    files = _folder_images(root)
     probes = _probe_all(files)
     kept = [(f, probe) for f, probe, good in zip(files, probes, _readable(root, files, probes))
             if good]
