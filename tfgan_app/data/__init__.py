@@ -9,7 +9,7 @@ from tfgan_app.data.sources import DATASET_SPECS, PAIRED_SPECS, UNALIGNED_SPECS,
 from tfgan_app.option import option
 
 __all__ = ["DATASET_SPECS", "PAIRED_SPECS", "UNALIGNED_SPECS", "DataConfig", "Dataset", "Pairing",
-           "load_dataset", "load_from_config"]
+           "load_dataset", "load_from_config", "spec_list"]
 
 # data.cache=auto reads a streamed dataset into memory when it decodes to at most this.
 CACHE_AUTO_BYTES = 512 << 20
@@ -40,6 +40,12 @@ class DataConfig:
     cache: Literal["auto", "on", "off"] = option(
         "auto", "hold a streamed dataset (folder, tfrecord, tfds, shapes) in memory as uint8 "
                 "after one read; auto: when it decodes to at most 512 MiB")
+
+
+def spec_list() -> str:
+    """Every dataset spec with its description, one aligned line each (for --help)."""
+    width = max(map(len, DATASET_SPECS))
+    return "\n".join(f"  {spec:<{width}} {text}" for spec, text in DATASET_SPECS.items())
 
 
 def load_from_config(cfg: DataConfig, seed: int) -> Dataset:

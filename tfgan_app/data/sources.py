@@ -43,8 +43,8 @@ DATASET_SPECS = {
                      "writes them)",
     "npz:PATH": "a .npz file: images under 'x' or 'images' (NHW or NHWC), or points [N, 2]; "
                 "optional labels under 'y' or 'labels'",
-    "photos": "64x64 RGB patches of scikit-learn's two sample photos (about 2,800, and a "
-              "held-out strip), offline",
+    "photos": "about 3,100 textured 64x64 RGB patches of scikit-learn's two sample photos, "
+              "no labels, with a held-out strip (Dataset.held_out), offline",
 }
 # Image-to-image data: each example is a source and a target (see data/paired.py).
 PAIRED_SPECS = {
