@@ -627,8 +627,10 @@ def load_tfds(name: str, split: str, image_size: int, channels: int,
                 f"{spec}: the dataset is not in the TFDS data dir ({data_dir}) and the "
                 "download server cannot be reached (offline?). On a connected machine run "
                 f"`tfds build {name}` and copy its data dir here (or set TFDS_DATA_DIR), "
-                "or use an offline dataset: digits, ring, grid, gauss1d, shapes, "
-                "folder:PATH, tfrecord:GLOB, npz:PATH") from exc
+                "or use an offline dataset: digits, ring, grid, gauss1d, shapes, photos, "
+                "folder:PATH, tfrecord:GLOB, npz:PATH; pairs: edges2digits, "
+                "edges2digits_unpaired, gray2color, pairs:DIR_A,DIR_B, pairs:DIR, "
+                "unpaired:DIR_A,DIR_B") from exc
         log.info("downloading %s into %s", name, data_dir)
         try:
             _, info = tfds.load(name, download=True, **options)
