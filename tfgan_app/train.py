@@ -12,11 +12,11 @@ from tfgan_app import cli
 def build_parser() -> argparse.ArgumentParser:
     import tfgan_app.variants  # noqa: F401 (registers every variant for the list below)
     from tfgan_app import registry
-    from tfgan_app.data import DATASET_SPECS
+    from tfgan_app.data import spec_list
 
     variants = "\n".join(f"  {name:<10} {summary}"
                          for name, summary in registry.summaries().items())
-    datasets = "\n".join(f"  {spec:<18} {text}" for spec, text in DATASET_SPECS.items())
+    datasets = spec_list()
     epilog = textwrap.dedent("""
         variants:
         {variants}
