@@ -258,8 +258,8 @@ def main(argv=None) -> int:
     synthetic = args.mask in ("center", "random")
     h, w, c = generator.shape
     print(f"completing {len(paths)} image(s) resized to {w}x{h}x{c} with {name}; "
-          f"{args.restarts} restarts x {args.steps} Adam steps, lam {args.lam:g}, "
-          f"blend {args.blend}")
+          f"{args.restarts} restarts x {args.steps} Adam steps, "
+          f"{f'lam {args.lam:g}, ' if perceptual is not None else ''}blend {args.blend}")
     result = completion.complete(
         generator, perceptual, images, masks, steps=args.steps, restarts=args.restarts,
         lam=args.lam, lr=args.lr, seed=args.seed, blend_mode=args.blend, z_clip=args.z_clip,
