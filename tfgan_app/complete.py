@@ -243,15 +243,16 @@ def _versus(baselines: dict, i: int) -> str:
 
 def main(argv=None) -> int:
     from tfgan_app import completion, files, plotting
+    from tfgan_app.errors import UsageError
 
     args = build_parser().parse_args(argv)
     _check_args(args)
     paths = image_files(args.images)
     generator, perceptual, name, data = load_source(args)
-    conditions = {n: args.label for n, info in generator.inputs.items()
-                  if info.get("role") == "class" and args.label is not None}
-    if args.label is not None and not conditions:
-        conditions = {"label": args.label}  # check_inputs: "takes no class label"
+    classes = [n for n, info in generator.inputs.items() if info.get("role") == "class"]
+    if args.label is not None and not classes:
+        raise UsageError("--label given, but this generator takes no class label")
+    conditions = {n: args.label for n in classes} if args.label is not None else {}
     completion.check_inputs(generator.inputs, conditions)
     images, sizes = load_images(paths, generator.shape)
     masks = load_masks(args.mask, paths, sizes, generator.shape, args.mask_size, args.seed)
