@@ -49,7 +49,8 @@ setup(
                                      "tfgan-sample=tfgan_app.sample:console_main",
                                      "tfgan-serving-request=tfgan_app.serving_request:console_main",
                                      "tfgan-plot-history=tfgan_app.plot_history:console_main",
-                                     "tfgan-convert=tfgan_app.convert:console_main"]},
+                                     "tfgan-convert=tfgan_app.convert:console_main",
+                                     "tfgan-complete=tfgan_app.complete:console_main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

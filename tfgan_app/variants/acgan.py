@@ -93,14 +93,14 @@ class ACGAN(GAN):
     def generator_condition(self, labels, batch_size, stream: int):
         return self.sample_labels(batch_size, stream)
 
-    def _outputs(self, x):
-        out = self.discriminate_all(x)
+    def _outputs(self, x, training=True):
+        out = self.discriminate_all(x, training=training)
         if self.options.semi_supervised:  # D(x) = Z / (Z + 1), Z = sum_k exp(l_k)
             out = {**out, "logit": tf.reduce_logsumexp(out["classes"], axis=1, keepdims=True)}
         return out
 
     def discriminate(self, x, labels=None, training=True):
-        return self._outputs(x)["logit"]
+        return self._outputs(x, training)["logit"]
 
     def discriminator_loss(self, real, fake, labels, cond, stream):
         real_out, fake_out = self._outputs(real), self._outputs(fake)

@@ -406,6 +406,20 @@ class GANModel(keras.Model):
             return DiscriminatorCurve(out, "critic D(x), raw (higher: more real)", False)
         return DiscriminatorCurve(tf.sigmoid(out).numpy(), "D(x) = P(real)", True)
 
+    def perceptual_loss(self, x, labels=None):
+        """Per-example loss [n] of images `x` that is low where the discriminator finds them
+        real: the generator's adversarial loss on them, for semantic inpainting
+        (tfgan_app/completion.py). Inference mode; not defined when `judges_groups()`.
+
+        Here -log D(x) for cross-entropy discriminators (the non-saturating generator
+        loss) and -D(x) for critics; variants whose output means something else override
+        it.
+        """
+        logit = self.discriminate(x, labels, training=False)
+        if self.logit == "no_bias":
+            return losses.wasserstein_generator_loss(logit)
+        return losses.modified_generator_loss(logit)
+
     # -- training --------------------------------------------------------------------------
     def global_random(self, sampler, batch_size, shape, stream: int, **kwargs):
         """`sampler(shape=[global batch, *shape], seed)` sliced to this replica's rows.

@@ -64,6 +64,10 @@ class BEGAN(GANModel):
         return DiscriminatorCurve(loss.numpy(), "autoencoder loss L(x) (lower: more real)",
                                   False)
 
+    def perceptual_loss(self, x, labels=None):
+        """L(x), the autoencoder's reconstruction loss: the generator's loss."""
+        return self.reconstruction(x, training=False)
+
     def discriminator_loss(self, real, fake, labels, cond, stream):
         loss_real, loss_fake = self.reconstruction(real), self.reconstruction(fake)
         k = tf.convert_to_tensor(self.k_t)

@@ -53,6 +53,11 @@ class EBGAN(GANModel):
         energy, _ = self.energy(tf.constant(x, tf.float32), training=False)
         return DiscriminatorCurve(energy.numpy(), "energy D(x) (lower: more real)", False)
 
+    def perceptual_loss(self, x, labels=None):
+        """The energy D(x), the generator's loss without the pulling-away term (a term of
+        the batch, whose rows here are different images and candidates)."""
+        return self.energy(x, training=False)[0]
+
     def discriminator_loss(self, real, fake, labels, cond, stream):
         (energy_real, _), (energy_fake, _) = self.energy(real), self.energy(fake)
         hinge = tf.nn.relu(self.options.margin - energy_fake)

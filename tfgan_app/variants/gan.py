@@ -73,8 +73,18 @@ class GAN(GANModel):
         if self.options.feature_matching:
             real_features = self.discriminate_all(real, labels)["features"]
             return losses.feature_matching_loss(real_features, fake_outputs["features"])
+        return self.logit_generator_loss(fake_outputs["logit"])
+
+    def logit_generator_loss(self, logit):
+        """The generator's GAN term from D's logits on generated data: non-saturating,
+        minimax (log(1 - D), the perceptual loss as Yeh et al. 2017 write it) or hinge."""
         if self.options.loss == "hinge":
-            return losses.hinge_generator_loss(fake_outputs["logit"])
+            return losses.hinge_generator_loss(logit)
         if self.options.loss == "minimax":
-            return losses.minimax_generator_loss(fake_outputs["logit"])
-        return losses.modified_generator_loss(fake_outputs["logit"])
+            return losses.minimax_generator_loss(logit)
+        return losses.modified_generator_loss(logit)
+
+    def perceptual_loss(self, x, labels=None):
+        """The `loss` term of the generator (feature matching needs a real batch, so its
+        runs get the `loss` term too)."""
+        return self.logit_generator_loss(self.discriminate(x, labels, training=False))

@@ -34,6 +34,11 @@ class LSGAN(GANModel):
         return DiscriminatorCurve(
             out, f"D(x), least squares (real target {o.b:g}, generated {o.a:g})", False)
 
+    def perceptual_loss(self, x, labels=None):
+        """0.5 (D(x) - c)^2: the generator's loss."""
+        return losses.least_squares_generator_loss(self.discriminate(x, training=False),
+                                                   real_label=self.options.c)
+
     def discriminator_loss(self, real, fake, labels, cond, stream):
         return {"d_loss": losses.least_squares_discriminator_loss(
             self.discriminate(real), self.discriminate(fake),
