@@ -155,6 +155,34 @@ def test_began_network_is_the_papers(size, channels):
                                                                             n * scales)
 
 
+@pytest.mark.parametrize("skip", [False, True])
+def test_began_skip_connections_carry_h0_to_every_upsampled_stage(skip):
+    """model.began_skip (3.5): after each up-sampling, h0 (the 8x8 projection) up-sampled
+    to the same size is concatenated to the stage's input, in generator and decoder."""
+    from types import SimpleNamespace
+
+    from tfgan_app import networks
+
+    n = 4
+    cfg = networks.NetworkConfig(latent_dim=8, architecture="began", began_filters=n,
+                                 began_skip=skip)
+    data = SimpleNamespace(kind="image", shape=(32, 32, 1))  # 3 scales: 8, 16, 32
+    generator, discriminator = networks.autoencoder_pair(cfg, data, 5, "began")
+    for net, prefix in ((generator, ""), (discriminator, "dec_")):
+        names = [layer.name for layer in net.layers]
+        assert [name for name in names if f"{prefix}skip_" in name and "up" not in name] == (
+            [f"{prefix}skip_1", f"{prefix}skip_2"] if skip else [])
+        for i, size in ((1, 16), (2, 32)):
+            conv = net.get_layer(f"{prefix}conv_{i}_0")
+            assert conv.kernel.shape == (3, 3, 2 * n if skip else n, n)
+            if skip:
+                carried = net.get_layer(f"{prefix}skip_up_{i}")
+                assert carried.input is net.get_layer(f"{prefix}conv_0_0").input  # h0
+                assert carried.output.shape == (None, size, size, n)
+    z = np.random.default_rng(0).normal(size=(2, 8)).astype(np.float32)
+    assert discriminator(generator(z))["reconstruction"].shape == (2, 32, 32, 1)
+
+
 def test_began_trains_on_its_own_network_by_default():
     model, logs = one_step("began")
     assert model.discriminator.get_layer("enc_in").filters == 8  # TINY's model.began_filters

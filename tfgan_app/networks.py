@@ -66,6 +66,10 @@ class NetworkConfig:
     began_filters: int = option(
         64, "BEGAN network: filters n of every generator and decoder convolution; the "
             "encoder's grow n, 2n, 3n, ... per scale", min=1)
+    began_skip: bool = option(
+        False, "BEGAN network: the paper's skip connections (section 3.5), in the generator "
+               "and the decoder: after each up-sampling, the 8x8 projection h0, "
+               "up-sampled to the same size, is concatenated to the stage's input")
     mlp_units: int = option(256, "MLP: units per hidden layer", min=1)
     mlp_layers: int = option(3, "MLP: hidden layers", min=1)
 
@@ -486,17 +490,23 @@ def _began_convs(h, filters: int, name: str):
     return h
 
 
-def _began_decoder(h, n: int, scales: int, prefix: str = ""):
-    """Dense projection to 8x8xn, then per scale two convs, nearest-neighbour x2 between.
+def _began_decoder(h, n: int, scales: int, prefix: str = "", skip: bool = False):
+    """Dense projection h0 to 8x8xn, then per scale two convs, nearest-neighbour x2 between.
 
-    The projection is linear, like the embedding (the paper puts ELU on convolutions); the
-    caller adds the 3x3 output convolution.
+    `skip`: after each up-sampling, h0 up-sampled to the same size is concatenated to the
+    stage's input (the paper's skip connections from the hidden state to every up-sampled
+    stage, "to help gradient propagation"). The projection is linear, like the embedding
+    (the paper puts ELU on convolutions); the caller adds the 3x3 output convolution.
     """
     h = layers.Dense(BEGAN_BASE * BEGAN_BASE * n, name=f"{prefix}project")(h)
-    h = layers.Reshape((BEGAN_BASE, BEGAN_BASE, n))(h)
+    h0 = h = layers.Reshape((BEGAN_BASE, BEGAN_BASE, n))(h)
     for i in range(scales):
         if i:
             h = layers.UpSampling2D(2, interpolation="nearest", name=f"{prefix}up_{i}")(h)
+            if skip:
+                carried = layers.UpSampling2D(2 ** i, interpolation="nearest",
+                                              name=f"{prefix}skip_up_{i}")(h0)
+                h = layers.Concatenate(name=f"{prefix}skip_{i}")([h, carried])
         h = _began_convs(h, n, f"{prefix}conv_{i}")
     return h
 
@@ -504,7 +514,8 @@ def _began_decoder(h, n: int, scales: int, prefix: str = ""):
 def began_generator(cfg: NetworkConfig, out_shape, num_classes=0, inputs=None):
     """BEGAN's generator (Berthelot et al. 2017, section 3.5): the decoder's shape.
 
-    z -> dense 8x8xn -> [two 3x3 convs n, ELU; nearest x2] per scale -> 3x3 conv -> tanh.
+    z -> dense 8x8xn -> [two 3x3 convs n, ELU; nearest x2] per scale -> 3x3 conv -> tanh,
+    with the paper's skip connections from the 8x8 projection when `model.began_skip`.
     The paper's output (and carpedm20/BEGAN-tensorflow's) is linear; the tanh keeps samples
     in [-1, 1], the range the app's exports promise and the uint8 grids and `sample`
     signature assume. A linear generator would rely on clipping, whose zero gradient
@@ -512,7 +523,7 @@ def began_generator(cfg: NetworkConfig, out_shape, num_classes=0, inputs=None):
     generators end with too.
     """
     inputs, h = inputs or _inputs(cfg.latent_dim, num_classes)
-    h = _began_decoder(h, cfg.began_filters, began_scales(out_shape))
+    h = _began_decoder(h, cfg.began_filters, began_scales(out_shape), skip=cfg.began_skip)
     h = layers.Conv2D(out_shape[-1], 3, padding="same", name="out")(h)
     h = layers.Activation("tanh", name="sample")(h)
     return _model(inputs, h, "generator")
@@ -537,7 +548,7 @@ def began_autoencoder(cfg: NetworkConfig, in_shape, embedding_dim: int):
             h = layers.Conv2D(filters, 3, strides=2, padding="same", activation="elu",
                               name=f"down_{i}")(h)
     embedding = layers.Dense(embedding_dim, name="embedding")(layers.Flatten()(h))
-    h = _began_decoder(embedding, n, scales, prefix="dec_")
+    h = _began_decoder(embedding, n, scales, prefix="dec_", skip=cfg.began_skip)
     out = layers.Conv2D(in_shape[-1], 3, padding="same", name="reconstruction")(h)
     return keras.Model(x, {"reconstruction": out, "embedding": embedding},
                        name="discriminator")
