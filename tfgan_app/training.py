@@ -25,7 +25,7 @@ import yaml
 from tfgan_app import callbacks as cb
 from tfgan_app import distribute, files, performance, registry, runlock
 from tfgan_app.config import RunConfig, load_yaml, resolve_config
-from tfgan_app.data import load_from_config
+from tfgan_app.data import PAIRED_SPECS, UNALIGNED_SPECS, load_from_config
 from tfgan_app.data.pipeline import distributed_batches
 from tfgan_app.errors import UsageError
 from tfgan_app.export import ExportResult, export_generator
@@ -96,6 +96,27 @@ def check_resumable(run_dir: Path, cfg: RunConfig):
             "with the same settings, or pass a new --output-dir to start another run")
 
 
+def check_pairing(variant_cls, data):
+    """Refuse data whose pairing (`Dataset.pair`) the variant does not train on
+    (`GANModel.takes_pairs`), naming the variants or datasets that fit."""
+    wants, pair, name = variant_cls.takes_pairs, data.pair, variant_cls.variant_name
+    if wants is None and pair is None or (wants == "any" and pair is not None) or (
+            wants == "aligned" and pair is not None and pair.aligned):
+        return
+    if wants is None:
+        takers = [n for n in registry.variant_names() if registry.get_variant(n).takes_pairs]
+        raise UsageError(
+            f"dataset {data.name} is paired (each example a source and a target image, "
+            f"{pair.source_channels}+{pair.target_channels} channels) and variant {name} "
+            f"trains on single images; variants that take paired data: "
+            f"{', '.join(takers) or 'none registered'}")
+    specs = [s for s in PAIRED_SPECS if wants == "any" or s not in UNALIGNED_SPECS]
+    what = "single examples" if pair is None else "unaligned pairs (no ground truth)"
+    raise UsageError(f"variant {name} trains on {'aligned ' if wants == 'aligned' else ''}"
+                     f"paired data, but dataset {data.name} has {what}; paired datasets: "
+                     f"{', '.join(specs)}")
+
+
 def load_data(cfg: RunConfig):
     """The dataset as `cfg.variant` trains on it, and the variant class."""
     data = load_from_config(cfg.data, seed=cfg.train.seed)
@@ -103,6 +124,7 @@ def load_data(cfg: RunConfig):
     if variant_cls.conditional and not data.num_classes:
         raise UsageError(f"variant {cfg.variant} needs class labels, but dataset "
                          f"{data.name} has none")
+    check_pairing(variant_cls, data)
     return variant_cls.prepare_data(data, cfg.options, cfg.train.seed), variant_cls
 
 

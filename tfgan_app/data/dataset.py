@@ -13,6 +13,11 @@ input pipeline how to produce example i. Three kinds:
 
 Images are uint8 until a batch is formed (`to_float` then maps them to [-1, 1]); toy points
 and in-memory float images are float32 throughout.
+
+Image-to-image data is paired: one example is one image holding the source (domain A, the
+input) and the target (domain B, the ground truth) of the same H x W, concatenated along
+channels, described by `Dataset.pair` (a `Pairing`). So every reader and the pipeline work
+on pairs unchanged: random access, streaming, exact resume, per-worker rows.
 """
 
 from __future__ import annotations
@@ -34,6 +39,39 @@ def to_float(x):
     if x.dtype == tf.uint8:
         return tf.cast(x, tf.float32) / 127.5 - 1.0
     return tf.cast(x, tf.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pairing:
+    """How a paired example's channels split into source and target.
+
+    `aligned`: True when the halves of an example correspond (the target is the source's
+    ground truth: pix2pix's data); False when the target half is drawn independently of the
+    source (unpaired collections: CycleGAN's data). The halves are also the two domains:
+    a domain classifier trains on sources labelled 0 and targets labelled 1.
+    """
+
+    source_channels: int
+    target_channels: int
+    aligned: bool
+
+    @property
+    def channels(self) -> int:
+        return self.source_channels + self.target_channels
+
+    def split(self, x):
+        """(source, target) of examples [..., C] (numpy arrays or tensors)."""
+        return x[..., :self.source_channels], x[..., self.source_channels:]
+
+    def join(self, source, target):
+        """The example [..., C] holding `source` and `target` (numpy arrays or tensors)."""
+        if isinstance(source, np.ndarray) and isinstance(target, np.ndarray):
+            return np.concatenate([source, target], axis=-1)
+        return tf.concat([source, target], axis=-1)
+
+    def swapped(self) -> Pairing:
+        """The pairing with source and target exchanged (`data.pair_direction=b_to_a`)."""
+        return Pairing(self.target_channels, self.source_channels, self.aligned)
 
 
 @dataclasses.dataclass
@@ -110,10 +148,29 @@ class Dataset:
     mode_std: float | None = None
     class_names: list | None = None
     fingerprint: str = ""  # identifies the content (for the domain-classifier cache)
+    # Paired image-to-image data: how each example splits into source and target; None for
+    # single images and points.
+    pair: Pairing | None = None
+    # An unaligned dataset whose pairs are known (a built-in made from aligned data): the
+    # same collections aligned, for evaluation against the ground truth (`aligned()`).
+    ground_truth: Dataset | None = dataclasses.field(default=None, repr=False)
+    # Examples kept out of training for evaluation, when the source sets some apart
+    # (`photos`, `gray2color`: patches from a strip of each photo no training patch
+    # overlaps); None: evaluate on the training data as usual.
+    held_out: Dataset | None = dataclasses.field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
         return "points" if len(self.shape) == 1 else "image"
+
+    def aligned(self) -> Dataset | None:
+        """The aligned version of paired data: itself when aligned, the ground truth of an
+        unaligned built-in (its collections paired as they correspond), or None when the
+        pairs are unknown (unpaired user data, TFDS cycle_gan) or the data is not paired.
+        """
+        if self.pair is None:
+            return None
+        return self if self.pair.aligned else self.ground_truth
 
     @property
     def in_memory(self) -> bool:

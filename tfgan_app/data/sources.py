@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfgan_app.data import toy
+from tfgan_app.data import paired, toy
 from tfgan_app.data.dataset import ArrayReader, Dataset, IndexedReader, StreamReader
 from tfgan_app.errors import DataError, RunFailure
 
@@ -42,7 +42,26 @@ DATASET_SPECS = {
                      "writes them)",
     "npz:PATH": "a .npz file: images under 'x' or 'images' (NHW or NHWC), or points [N, 2]; "
                 "optional labels under 'y' or 'labels'",
+    "photos": "64x64 RGB patches of scikit-learn's two sample photos (about 2,800, and a "
+              "held-out strip), offline",
 }
+# Image-to-image data: each example is a source and a target (see data/paired.py).
+PAIRED_SPECS = {
+    "edges2digits": "aligned pairs: each digit's edge map -> the digit, 16x16 gray (pix2pix's "
+                    "default), offline",
+    "edges2digits_unpaired": "the same edge maps and digits unaligned (cyclegan's default; "
+                             "aligned() gives the ground truth), offline",
+    "gray2color": "aligned pairs: grayscale -> colour 32x32 patches of the sample photos, "
+                  "offline",
+    "pairs:DIR_A,DIR_B": "aligned pairs from two folders, files matched by name, streamed",
+    "pairs:DIR": "aligned pairs stored side by side (A|B, width 2 x height), as pix2pix's "
+                 "datasets; data.pair_direction picks the source, streamed",
+    "unpaired:DIR_A,DIR_B": "unaligned pairs from two folders of any sizes, streamed",
+    "tfds:cycle_gan/NAME[:test]": "unaligned pairs from a TFDS cycle_gan dataset's trainA "
+                                  "and trainB (or testA and testB) splits, streamed",
+}
+UNALIGNED_SPECS = ("edges2digits_unpaired", "unpaired:DIR_A,DIR_B", "tfds:cycle_gan/NAME[:test]")
+DATASET_SPECS.update(PAIRED_SPECS)
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 # Decoded by TensorFlow inside tf.data; others (webp) by Pillow through numpy_function.
 TF_DECODABLE = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
@@ -78,6 +97,7 @@ def resize_uint8(image, size: int):
 
 
 def load_digits(image_size: int) -> Dataset:
+    """scikit-learn's 1797 digits, float32 in [-1, 1], resized (default 16x16)."""
     from sklearn.datasets import load_digits as sk_digits
 
     bunch = sk_digits()
@@ -490,6 +510,12 @@ def load_dataset(spec: str, *, image_size: int = 0, toy_samples: int = 10000,
     kind, _, rest = spec.partition(":")
     if spec == "digits":
         return load_digits(image_size)
+    if spec in ("edges2digits", "edges2digits_unpaired"):
+        return paired.edges2digits(load_digits(image_size), aligned=spec == "edges2digits")
+    if spec == "photos":
+        return paired.load_photos(image_size)
+    if spec == "gray2color":
+        return paired.load_gray2color(image_size)
     if spec in toy.TOY_DATASETS:
         return load_toy(spec, toy_samples, seed)
     if spec == "shapes":

@@ -103,6 +103,10 @@ class GANModel(keras.Model):
     # The loss takes each example's gradient of D (a gradient penalty): model.minibatch_std,
     # which makes each output depend on the other samples of its group, would mix them.
     per_example_gradients = False
+    # The paired data (`Dataset.pair`) the variant trains on: None (single images or points;
+    # paired datasets are refused), "aligned" (halves that correspond, with ground truth),
+    # "any" (aligned or unaligned pairs). Single-image data is refused unless None.
+    takes_pairs: str | None = None
     variant_name = None  # set by `registry.register_variant`
 
     def __init__(self, generator, discriminator, *, latent_dim: int, num_classes: int = 0,
