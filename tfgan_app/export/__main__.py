@@ -107,9 +107,14 @@ def _export(args) -> int:
     version = args.version or run.epoch
     print(f"exporting {run.cfg.variant} from {args.run_dir} (checkpoint of epoch {run.epoch}) "
           f"to {output}", flush=True)
-    result = export_generator(run.model, output, kind=run.data.kind, shape=run.data.shape,
-                              version=version, formats=args.format, quantize=args.quantize,
-                              seed=run.cfg.train.seed, dataset=run.data.name, epoch=run.epoch)
+    from tfgan_app.training import EXPORT_EXAMPLES
+
+    seed = run.cfg.train.seed
+    result = export_generator(
+        run.model, output, kind=run.data.kind, shape=run.model.exported_shape(run.data.shape),
+        version=version, formats=args.format, quantize=args.quantize, seed=seed,
+        examples=run.model.serving_examples(run.data, EXPORT_EXAMPLES, seed),
+        dataset=run.data.name, data_shape=list(run.data.shape), epoch=run.epoch)
     print(format_table(result))
     print(f"done in {result.seconds:.1f}s")
     return 0
