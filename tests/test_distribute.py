@@ -85,6 +85,11 @@ CASES = [  # (variant, extra config): every registered variant at least once
     # the autoencoder reconstructs its transformed input; both stabilizers at once
     ("began", ["began.lambda_k=0.5", "train.diffaugment=translation,cutout",
                "train.g_ema=0.5"]),
+    # image-to-image: examples split from paired data, a D on (source, image) with per-patch
+    # logits, L1 beside the GAN term; synchronized batch norm in the U-Net and PatchGAN
+    ("pix2pix", ["pix2pix.l1_weight=10"]),
+    # instance norm (per example), R1 with the source held fixed, the generator's average
+    ("pix2pix", ["pix2pix.norm=instance", "pix2pix.r1_weight=1", "train.g_ema=0.5"]),
 ]
 
 

@@ -30,8 +30,9 @@ def test_one_fit_step_updates_both_networks(variant):
 # Every image variant at 32 px RGB and 64 px grayscale (shapes, rendered), and the largest
 # size, 128 px, for the two networks that grow a stage per size (dcgan: Radford et al.'s
 # 64 px pair has 4 stages; began: one scale per doubling).
-SIZES = [(v, 32, 3) for v in registry.variant_names()] + \
-    [(v, 64, 1) for v in registry.variant_names()] + [("dcgan", 128, 3), ("began", 128, 1)]
+NOISE = registry.variant_names(family="noise")  # image-to-image: tests/test_i2i.py
+SIZES = [(v, 32, 3) for v in NOISE] + \
+    [(v, 64, 1) for v in NOISE] + [("dcgan", 128, 3), ("began", 128, 1)]
 
 
 @pytest.mark.parametrize("variant, size, channels", SIZES)
@@ -368,7 +369,7 @@ def test_variants_train_on_toy_points(tiny_config, variant, tmp_path):
     assert result.last_sample.is_file()
 
 
-UNCONDITIONAL = [v for v in registry.variant_names() if not registry.get_variant(v).conditional]
+UNCONDITIONAL = [v for v in NOISE if not registry.get_variant(v).conditional]
 # What each discriminator's output over x means in the 1-D density plot.
 PROBABILITY = {"gan", "dcgan", "dragan", "infogan"}  # sigmoid of a real/fake logit
 

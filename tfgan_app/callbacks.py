@@ -48,7 +48,8 @@ class SampleGrid(keras.callbacks.Callback):
     """Every `every` epochs (and after the last), draw samples from fixed latents.
 
     Images: `samples/epoch_NNNN.png`, the model's main grid (one row per class for
-    conditional models), plus `epoch_NNNN_<name>.png` for any further grids it defines
+    conditional models; image-to-image: one row of input | output | target per fixed
+    example of the data), plus `epoch_NNNN_<name>.png` for any further grids it defines
     (InfoGAN's code sweeps). 2-D points: the same name, a scatter plot over the mode
     centres. 1-D points: the same name, the densities of the data and the samples with the
     discriminator's output over x (`plotting.save_model_density_1d`).
@@ -77,12 +78,14 @@ class SampleGrid(keras.callbacks.Callback):
             if self.data.kind == "points":
                 self.grids = [self.model.point_cloud(rng, self.num_points)]
             else:
-                self.grids = self.model.sample_grids(rng)
+                self.grids = self.model.grids_for(self.data, rng)
         return self.grids
 
     def samples(self, grid=None) -> np.ndarray:
         grid = grid or self._grids()[0]
-        return np.asarray(self.model.infer(grid.z, grid.cond))
+        if self.data.kind == "points":
+            return np.asarray(self.model.infer(grid.z, grid.cond))
+        return self.model.grid_images(grid)
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1

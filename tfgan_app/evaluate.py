@@ -25,7 +25,9 @@ samples' mean and std and their Wasserstein-1 and Kolmogorov-Smirnov distances t
 data. Labeled images get the classifier score, Frechet and kernel distances on a domain
 classifier trained on the real data (cached in $TFGAN_APP_CACHE, default
 ~/.cache/tfgan_app), per-class label accuracy for cgan/acgan and code/class agreement for
-infogan; --inception-weights adds Inception-V3 FID.
+infogan; --inception-weights adds Inception-V3 FID. Image-to-image models (pix2pix, ...)
+get PSNR and SSIM against the ground truth of 1000 fixed examples, beside the trivial
+baseline's (the input copied, channel-matched; bicubic upscaling where sizes differ).
 Writes JSON (default RUN/eval/epoch_NNNN.json, or eval_<variant>_<version>.json for
 --model), plus for a run history.png and, for toy data, a scatter of the evaluated samples
 (1-D: their density with the data's and the discriminator's output).
@@ -100,11 +102,13 @@ def _dataset_for_export(meta: dict, spec: str | None):
     if spec.partition(":")[0] in ("npz", "folder") and not Path(spec.partition(":")[2]).exists():
         raise UsageError(f"the export was trained on {spec}, which is not a path here: pass "
                          "--dataset npz:PATH or folder:PATH")
-    shape = meta.get("output_shape") or []
+    # The training data's example shape (a pair's channels for image-to-image), recorded
+    # by exports since image-to-image; before, the output's.
+    shape = meta.get("data_shape") or meta.get("output_shape") or []
     data = load_dataset(spec, image_size=shape[0] if len(shape) == 3 else 0)
     if meta.get("kind") == "image" and list(data.shape) != list(shape):
-        raise UsageError(f"dataset {spec} has shape {list(data.shape)}, but the generator "
-                         f"makes {list(shape)}")
+        raise UsageError(f"dataset {spec} has shape {list(data.shape)}, but the model was "
+                         f"trained on {list(shape)}")
     return data
 
 
@@ -134,9 +138,9 @@ def _evaluate(args) -> int:
 
         run = load_run(args.run_dir, args.checkpoint)
         data, name = run.data, f"{args.run_dir} (epoch {run.epoch})"
-        evaluator = evaluation.Evaluator(data, num_samples=args.num_samples, seed=args.seed,
-                                         echo=print)
-        samples = evaluation.draw_from_model(run.model, evaluator.num_samples, args.seed)
+        evaluator = evaluation.for_model(run.model, data, num_samples=args.num_samples,
+                                         seed=args.seed, echo=print)
+        samples = evaluator.sample_model(run.model)
         default_json = args.run_dir / "eval" / f"epoch_{run.epoch:04d}.json"
         source = {"run_dir": str(args.run_dir), "variant": run.cfg.variant,
                   "epoch": run.epoch}
@@ -146,10 +150,9 @@ def _evaluate(args) -> int:
         meta, generate = load_exported(args.model)
         data = _dataset_for_export(meta, args.dataset)
         name = str(args.model)
-        evaluator = evaluation.Evaluator(data, num_samples=args.num_samples, seed=args.seed,
-                                         echo=print)
-        samples = evaluation.draw_from_signature(generate, meta["inputs"],
-                                                 evaluator.num_samples, args.seed)
+        evaluator = evaluation.for_export(meta, data, num_samples=args.num_samples,
+                                          seed=args.seed, echo=print)
+        samples = evaluator.sample_export(generate, meta)
         stem = args.model.name if args.model.is_dir() else args.model.stem
         default_json = Path(f"eval_{meta.get('variant', 'model')}_{stem}.json")
         source = {"model": str(args.model), "variant": meta.get("variant"),

@@ -26,8 +26,10 @@ def register_variant(name: str):
     return wrap
 
 
-def variant_names() -> list[str]:
-    return sorted(_VARIANTS)
+def variant_names(family: str | None = None) -> list[str]:
+    """Registered names, sorted; `family`: only those whose class has that `family`
+    ("noise": generators from latents; "image": image-to-image)."""
+    return sorted(n for n, c in _VARIANTS.items() if family is None or c.family == family)
 
 
 def get_variant(name: str) -> type:
@@ -39,6 +41,8 @@ def get_variant(name: str) -> type:
         raise UsageError(f"unknown variant '{name}'; valid variants: {known}") from None
 
 
-def summaries() -> dict[str, str]:
-    """Variant name -> first line of its docstring, for --help."""
-    return {n: (c.__doc__ or "").strip().splitlines()[0] for n, c in sorted(_VARIANTS.items())}
+def summaries(family: str | None = None) -> dict[str, str]:
+    """Variant name -> first line of its docstring, for --help (`family` as in
+    `variant_names`)."""
+    return {n: (_VARIANTS[n].__doc__ or "").strip().splitlines()[0]
+            for n in variant_names(family)}

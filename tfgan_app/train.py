@@ -14,8 +14,12 @@ def build_parser() -> argparse.ArgumentParser:
     from tfgan_app import registry
     from tfgan_app.data import spec_list
 
-    variants = "\n".join(f"  {name:<10} {summary}"
-                         for name, summary in registry.summaries().items())
+    def listing(family):
+        return "\n".join(f"  {name:<10} {summary}"
+                         for name, summary in registry.summaries(family).items())
+
+    variants = (f"{listing('noise')}\n\n  image to image (paired or single-image datasets "
+                f"below):\n{listing('image')}")
     datasets = spec_list()
     epilog = textwrap.dedent("""
         variants:

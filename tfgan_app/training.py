@@ -31,6 +31,10 @@ from tfgan_app.errors import UsageError
 from tfgan_app.export import ExportResult, export_generator
 from tfgan_app.plan import RunPlan, TrainConfig, local_plan, make_plan
 
+# Examples of the data an export is calibrated (int8) and checked on, for the variants
+# whose inputs come from data (image-to-image).
+EXPORT_EXAMPLES = 256
+
 
 @dataclasses.dataclass
 class TrainResult:
@@ -246,7 +250,7 @@ class _Run:
             self.echo(f"resuming after epoch {initial_epoch} of {tc.epochs}")
         writer = tf.summary.create_file_writer(str(self.run_dir / "logs")) \
             if self.plan.chief else None
-        callbacks, samples = self.callbacks(writer, checkpointer, initial_epoch)
+        callbacks, samples = self.callbacks(model, writer, checkpointer, initial_epoch)
         steps = self.plan.steps_per_epoch
         batches = distributed_batches(self.plan.strategy, self.data, batch_size=tc.batch_size,
                                       seed=tc.seed, first_step=initial_epoch * steps,
@@ -290,13 +294,13 @@ class _Run:
             result.export = self.export(model, epoch)
         return result
 
-    def callbacks(self, writer, checkpointer, initial_epoch: int):
+    def callbacks(self, model, writer, checkpointer, initial_epoch: int):
         """(the fit callbacks in order, the SampleGrid or None on non-chief workers)."""
         tc = self.cfg.train
         callbacks = [cb.NaNGuard()]  # first: a non-finite epoch must not be saved
         samples = None
         if self.plan.chief:
-            evaluator = make_evaluator(self.cfg, self.data, self.echo)
+            evaluator = make_evaluator(self.cfg, self.data, model, self.echo)
             samples = cb.SampleGrid(self.run_dir / "samples", self.data, seed=tc.seed,
                                     every=tc.sample_every, writer=writer)
             callbacks += [
@@ -316,12 +320,16 @@ class _Run:
         # float32 variables belong to (TFLite converts it as such).
         with performance.dtype_policy("float32"):
             plain = registry.get_variant(self.cfg.variant).from_run_config(self.cfg, self.data)
-        # The generator samples come from: the moving average under train.g_ema.
-        plain.inference_generator.set_weights(model.inference_generator.get_weights())
+        # The generator samples come from (the moving average under train.g_ema), and any
+        # other network the export holds.
+        for copy, trained in zip(plain.exported_networks(), model.exported_networks()):
+            copy.set_weights(trained.get_weights())
         data = self.data
-        exported = export_generator(plain, self.run_dir / "export", kind=data.kind,
-                                    shape=data.shape, version=version, dataset=data.name,
-                                    epoch=version)
+        exported = export_generator(
+            plain, self.run_dir / "export", kind=data.kind,
+            shape=plain.exported_shape(data.shape), version=version, dataset=data.name,
+            epoch=version, data_shape=list(data.shape), seed=self.cfg.train.seed,
+            examples=plain.serving_examples(data, EXPORT_EXAMPLES, self.cfg.train.seed))
         self.echo(f"exported SavedModel {exported.saved_model} and TFLite "
                   f"{exported.tflite['none'].path} (max abs error vs Keras: SavedModel "
                   f"{exported.saved_model_max_abs_error:.1e}, LiteRT "
@@ -331,17 +339,18 @@ class _Run:
         return exported
 
 
-def make_evaluator(cfg: RunConfig, data, echo):
-    """The run's evaluator, or None when evaluation is off or impossible for this data.
+def make_evaluator(cfg: RunConfig, data, model, echo):
+    """The run's evaluator for `model`, or None when evaluation is off or impossible for
+    this data.
 
     Call it outside the strategy scope (it may train the dataset's domain classifier).
     """
     if not cfg.train.eval_every:
         return None
-    from tfgan_app.evaluation import Evaluator
+    from tfgan_app import evaluation
 
-    evaluator = Evaluator(data, num_samples=cfg.train.eval_samples or None,
-                          seed=cfg.train.seed, echo=echo)
+    evaluator = evaluation.for_model(model, data, num_samples=cfg.train.eval_samples or None,
+                                     seed=cfg.train.seed, echo=echo)
     if not evaluator.available:
         echo(f"no quality metrics during training: {evaluator.reason}")
         return None

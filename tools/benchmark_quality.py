@@ -80,11 +80,13 @@ ARM_METRICS = {
 
 
 def variant_names() -> list[str]:
-    """Every variant the app registers: a new variant gets benchmarked and tabulated too."""
+    """Every generator from noise the app registers: a new one gets benchmarked and
+    tabulated too. Image-to-image variants (family "image") are measured against ground
+    truth instead (PSNR/SSIM, python -m tfgan_app.evaluate), not on these tables."""
     import tfgan_app.variants  # noqa: F401 (importing the package registers them)
     from tfgan_app import registry
 
-    return registry.variant_names()
+    return registry.variant_names(family="noise")
 
 
 def arm_sets(arm: str, variant: str) -> list[str]:

@@ -36,7 +36,8 @@ def main(argv=None) -> int:
         if source is None:
             print(f"error: no sample grids in {run / 'samples'}", file=sys.stderr)
             return 2
-        image = Image.open(source).convert("L")  # the grids are grey: 1 channel
+        image = Image.open(source)  # grey grids stay 1 channel; colour (gray2color) RGB
+        image = image.convert("RGB" if image.mode in ("RGB", "RGBA") else "L")
         height = round(image.height * args.width / image.width)
         target = args.out / f"{variant}.png"
         image.resize((args.width, height), Image.Resampling.LANCZOS).save(target, optimize=True)

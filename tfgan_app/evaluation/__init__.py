@@ -6,6 +6,7 @@
                             (class-conditional) or code_agreement (InfoGAN)
                             (evaluation.images, on a cached domain classifier)
     any images, on demand:  fid_inception with user-supplied Inception-V3 weights
+    image-to-image:         psnr, ssim and the baseline's (evaluation.translation)
 
 `Evaluator` holds what stays fixed over a run (the real data's classifier outputs and the
 seed of the evaluation latents), so metrics from different epochs are comparable.
@@ -37,6 +38,10 @@ SCALARS = {
     "kid": "kernel distance of classifier features (0 is best)",
     "label_accuracy": "generated images classified as their conditioning label",
     "code_agreement": "InfoGAN category code vs predicted class, best matching",
+    "psnr": "PSNR in dB of the output vs the ground truth (images in [0, 1])",
+    "ssim": "SSIM of the output vs the ground truth (1 is identical)",
+    "baseline_psnr": "PSNR of the trivial baseline (the input, channel-matched/upscaled)",
+    "baseline_ssim": "SSIM of the trivial baseline",
 }
 
 
@@ -130,6 +135,14 @@ class Evaluator:
     def available(self) -> bool:
         return not self.reason
 
+    def sample_model(self, model) -> Samples:
+        """Samples of a Keras GAN model, from latents and conditions drawn from the seed."""
+        return draw_from_model(model, self.num_samples, self.seed)
+
+    def sample_export(self, run, meta: dict) -> Samples:
+        """Samples of an export (`run(inputs) -> outputs`), inputs drawn from the seed."""
+        return draw_from_signature(run, meta["inputs"], self.num_samples, self.seed)
+
     def evaluate(self, samples: Samples) -> dict:
         """Metrics of `samples`: scalars named as in SCALARS, plus per-class lists."""
         if not self.available:
@@ -144,7 +157,7 @@ class Evaluator:
             num_codes=samples.num_codes, real_logits_features=self.real)
 
     def evaluate_model(self, model) -> dict:
-        return self.evaluate(draw_from_model(model, self.num_samples, self.seed))
+        return self.evaluate(self.sample_model(model))
 
     def info(self) -> dict:
         """What the metrics were computed with (classifier accuracy, sample counts)."""
@@ -161,3 +174,27 @@ class Evaluator:
 def scalars(metrics: dict) -> dict:
     """The scalar metrics only (for history.csv and TensorBoard)."""
     return {k: float(v) for k, v in metrics.items() if k in SCALARS}
+
+
+def for_model(model, data, **kwargs):
+    """The evaluator of a Keras model on `data`: PSNR/SSIM against the ground truth for
+    image-to-image models, sample metrics for generators from noise. `kwargs`: those of
+    `Evaluator` (num_samples, seed, cache_dir, echo)."""
+    if model.family == "image":
+        from tfgan_app.evaluation.translation import TranslationEvaluator
+
+        return TranslationEvaluator(data, type(model), model.spec, **kwargs)
+    return Evaluator(data, **kwargs)
+
+
+def for_export(meta: dict, data, **kwargs):
+    """The evaluator of an export described by `meta` (its tfgan_app.json), as `for_model`."""
+    if meta.get("family") == "image":
+        import tfgan_app.variants  # noqa: F401 (registers the variant that makes the examples)
+        from tfgan_app import registry
+        from tfgan_app.evaluation.translation import TranslationEvaluator
+
+        variant_cls = registry.get_variant(meta["variant"])
+        return TranslationEvaluator(data, variant_cls, variant_cls.spec_from_metadata(meta),
+                                    **kwargs)
+    return Evaluator(data, **kwargs)

@@ -94,15 +94,6 @@ def load_exported(path):
     return meta, lambda inputs: runner(**inputs)[meta["output"]]
 
 
-def keras_reference(model):
-    """inputs dict (z + conditions) -> the exported Keras generator's output as an array
-    (`model.inference_generator`: the moving average under train.g_ema)."""
-    def run(inputs):
-        cond = {name: value for name, value in inputs.items() if name != "z"}
-        return np.asarray(model.infer(inputs["z"], cond or None))
-    return run
-
-
 def write_models_config(root) -> Path | None:
     """(Re)write `root/models.config` serving every `<name>/<version>/` SavedModel in root.
 
@@ -141,12 +132,19 @@ def _report(root: Path, name: str, version: int, result: ExportResult, info: dic
 
 def export_generator(model, root, *, kind: str, shape, version: int,
                      formats=FORMATS, quantize=("none",), seed: int = 0,
-                     **metadata) -> ExportResult:
+                     examples: dict | None = None, **metadata) -> ExportResult:
     """Export `model`'s generator under `root` and check every file against Keras.
 
-    `formats`: "saved_model" writes `<variant>/<version>/`; "tflite" alone converts from a
-    temporary SavedModel. `quantize`: TFLite options (QUANTIZATIONS). `metadata` (e.g.
-    dataset, epoch) is recorded in the SavedModel's assets.extra/tfgan_app.json.
+    Args:
+      model: a GANModel; its `inference_generator` is exported.
+      kind, shape: the output's kind ("image" or "points") and one example's shape.
+      formats: "saved_model" writes `<variant>/<version>/`; "tflite" alone converts from a
+        temporary SavedModel.
+      quantize: TFLite options (QUANTIZATIONS).
+      examples: serving inputs made from the training data (name -> array, from
+        `model.serving_examples`): int8 calibration and the error checks use them; None
+        draws inputs from the distributions `model.serving_inputs()` declares.
+      metadata: recorded in assets.extra/tfgan_app.json (e.g. dataset, epoch).
     """
     start = time.perf_counter()
     root = Path(root)
@@ -154,7 +152,7 @@ def export_generator(model, root, *, kind: str, shape, version: int,
     name = model.variant_name or model.name
     result = ExportResult()
     inputs = model.serving_inputs()
-    reference = keras_reference(model)
+    reference = model.infer_serving
     key = output_name(kind)
     scratch = None
     try:
@@ -167,18 +165,19 @@ def export_generator(model, root, *, kind: str, shape, version: int,
             scratch = Path(tempfile.mkdtemp(prefix=".tmp-saved-model-", dir=root))
             source = export_saved_model(model, scratch / "model", kind=kind, shape=shape,
                                         version=version, **metadata)
-        examples = draw_inputs(inputs, 16, np.random.default_rng(seed + 1))
+        check = draw_inputs(inputs, 16, np.random.default_rng(seed + 1), examples)
         serve = tf.saved_model.load(str(source)).signatures["serving_default"]
-        got = serve(**{k: tf.constant(v) for k, v in examples.items()})[key].numpy()
-        result.saved_model_max_abs_error = float(np.abs(got - reference(examples)).max())
-        one = {k: tf.constant(v[:1]) for k, v in examples.items()}
+        got = serve(**{k: tf.constant(v) for k, v in check.items()})[key].numpy()
+        result.saved_model_max_abs_error = float(np.abs(got - reference(check)).max())
+        one = {k: tf.constant(v[:1]) for k, v in check.items()}
         result.saved_model_ms_per_sample = 1e3 * seconds_per_call(lambda: serve(**one))
         if "tflite" in formats:
             for option in quantize:
                 path = convert_tflite(source, root / tflite_name(name, option), option,
-                                      inputs=inputs, seed=seed)
+                                      inputs=inputs, seed=seed, examples=examples)
                 result.tflite[option] = compare(path, option, reference, inputs, key,
-                                                seed=seed + 1, latency=True)
+                                                seed=seed + 1, latency=True,
+                                                examples=examples)
             _report(root, name, version, result,
                     metadata_for(model, kind, shape, **metadata))
     finally:

@@ -9,7 +9,11 @@ Signatures:
       (InfoGAN draws its codes from the seed)
       -> {"images": uint8 [num_samples, H, W, C]} or {"points": float32 [num_samples, D]}
          deterministic for a given seed.
-Integer inputs out of range (a label >= num_classes) fail with a message naming the input.
+Image-to-image models define their own (`ImageToImageModel.serving_signatures`):
+  serving_default(image float32 [batch, H, W, C] in [-1, 1] [, mask]) -> {"images": ...}
+  and no `sample` (nothing is drawn from noise); cyclegan adds `inverse`.
+Integer inputs out of range (a label >= num_classes), and images of the wrong shape or out
+of [-1, 1], fail with a message naming the input.
 
 `assets.extra/tfgan_app.json` describes the model for clients and tools (variant, output,
 every input with the distribution its valid values come from); TF Serving ignores it.
@@ -40,7 +44,7 @@ def metadata(model, kind: str, shape, **extra) -> dict:
     """What a client needs to call the exported generator, as JSON-able data."""
     return {"variant": model.variant_name or model.name, "kind": kind,
             "output": output_name(kind), "output_shape": list(shape),
-            "inputs": model.serving_inputs(), **extra}
+            "inputs": model.serving_inputs(), **model.export_metadata(), **extra}
 
 
 def read_metadata(saved_model_dir) -> dict:
@@ -73,13 +77,17 @@ def _checked(inputs: dict, z, cond: dict):
 
 
 def _signatures(model, kind: str):
-    """(name, function, input_signature) for each endpoint.
+    """(name, function, input_signature) for each endpoint: the model's own
+    (`serving_signatures`: image-to-image variants), else the latent ones below.
 
     Inputs besides z come from `model.condition_specs()` (the label, InfoGAN's codes); then
     serving_default takes one dict (what keras.layers.TFSMLayer passes). The `sample`
     endpoint takes the label where conditional; codes it draws from the seed.
     """
     key = output_name(kind)
+    own = model.serving_signatures(key)
+    if own is not None:
+        return own
     z_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")
     cond_specs = model.condition_specs()
     names = list(cond_specs)
@@ -151,7 +159,8 @@ def export_saved_model(model, directory, *, kind: str, shape, **extra_metadata) 
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         archive = keras.export.ExportArchive()
-        archive.track(model.inference_generator)
+        for network in model.exported_networks():
+            archive.track(network)
         for name, fn, spec in _signatures(model, kind):
             archive.add_endpoint(name, fn, input_signature=spec)
         archive.write_out(str(tmp), verbose=False)

@@ -30,8 +30,13 @@ def tflite_name(variant: str, quantize: str) -> str:
     return f"{variant}.tflite" if quantize == "none" else f"{variant}_{quantize}.tflite"
 
 
-def draw_inputs(inputs: dict, count: int, rng: np.random.Generator) -> dict:
-    """`count` valid serving inputs drawn as `inputs` (serving_inputs metadata) describes."""
+def draw_inputs(inputs: dict, count: int, rng: np.random.Generator,
+                examples: dict | None = None) -> dict:
+    """`count` valid serving inputs drawn as `inputs` (serving_inputs metadata) describes,
+    or the first `count` of `examples` (inputs made from the training data), cycled."""
+    if examples is not None:
+        rows = np.arange(count) % len(next(iter(examples.values())))
+        return {name: np.asarray(value)[rows] for name, value in examples.items()}
     out = {}
     for name, info in inputs.items():
         shape = (count, *info["shape"])
@@ -46,10 +51,11 @@ def draw_inputs(inputs: dict, count: int, rng: np.random.Generator) -> dict:
 
 
 def convert_tflite(saved_model_dir, path, quantize: str = "none", *, inputs: dict | None = None,
-                   seed: int = 0) -> Path:
+                   seed: int = 0, examples: dict | None = None) -> Path:
     """Convert the SavedModel's serving_default signature to a .tflite file at `path`.
 
-    `inputs` (serving_inputs metadata) is needed for int8: calibration draws from it.
+    `inputs` (serving_inputs metadata) is needed for int8: calibration draws from it, or
+    takes `examples` (inputs made from the training data) when given.
     """
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, not {quantize!r}")
@@ -63,11 +69,12 @@ def convert_tflite(saved_model_dir, path, quantize: str = "none", *, inputs: dic
         if quantize == "float16":
             converter.target_spec.supported_types = [tf.float16]
         elif quantize == "int8":
-            examples = draw_inputs(inputs, CALIBRATION_EXAMPLES, np.random.default_rng(seed))
+            calibration = draw_inputs(inputs, CALIBRATION_EXAMPLES,
+                                      np.random.default_rng(seed), examples)
 
             def representative():
                 for i in range(CALIBRATION_EXAMPLES):
-                    yield {name: value[i:i + 1] for name, value in examples.items()}
+                    yield {name: value[i:i + 1] for name, value in calibration.items()}
 
             converter.representative_dataset = representative
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -119,10 +126,12 @@ class TfliteReport:
 
 
 def compare(tflite_path, quantize: str, reference, inputs: dict, output: str, *,
-            count: int = 64, seed: int = 1, latency: bool = False) -> TfliteReport:
-    """Run `count` drawn inputs through LiteRT and `reference` (inputs dict -> array)."""
+            count: int = 64, seed: int = 1, latency: bool = False,
+            examples: dict | None = None) -> TfliteReport:
+    """Run `count` inputs through LiteRT and `reference` (inputs dict -> array): drawn, or
+    taken from `examples` when given (see `draw_inputs`)."""
     tflite_path = Path(tflite_path)
-    examples = draw_inputs(inputs, count, np.random.default_rng(seed))
+    examples = draw_inputs(inputs, count, np.random.default_rng(seed), examples)
     runner = tflite_runner(tflite_path)
     got = np.asarray(runner(**examples)[output], np.float64)
     want = np.asarray(reference(examples), np.float64)

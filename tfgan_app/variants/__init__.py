@@ -14,9 +14,11 @@ from tfgan_app.variants import (  # noqa: F401 (imported to register)
     gan,
     infogan,
     lsgan,
+    pix2pix,
     wgan,
     wgan_gp,
 )
 from tfgan_app.variants.base import GANModel, VariantConfig
+from tfgan_app.variants.image_to_image import ImageToImageModel
 
-__all__ = ["GANModel", "VariantConfig"]
+__all__ = ["GANModel", "ImageToImageModel", "VariantConfig"]

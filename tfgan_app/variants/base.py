@@ -93,6 +93,10 @@ class GANModel(keras.Model):
     """Base class: generator + discriminator trained with a custom `train_step`."""
 
     Config = VariantConfig
+    # What the generator maps from: "noise" (latents, maybe a label or codes) or "image"
+    # (image-to-image: variants/image_to_image.py). Tools that draw from latents, and
+    # datasets of pairs, are for one family only (registry.variant_names(family=...)).
+    family = "noise"
     conditional = False  # True: networks take a class label, grids have one row per class
     default_architecture = "dcgan"  # what model.architecture=auto means for images
     # The discriminator's real/fake output: True, "no_bias" for critics, False for none
@@ -217,8 +221,8 @@ class GANModel(keras.Model):
 
     def build_optimizers(self):
         """Create optimizer slots now; call inside `strategy.scope()` before `fit`."""
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator_variables)
+        self.d_optimizer.build(self.discriminator_variables)
 
     def get_config(self):
         return {
@@ -373,6 +377,48 @@ class GANModel(keras.Model):
         z = rng.standard_normal((columns * columns, self.latent_dim)).astype(np.float32)
         return [Grid("", z, None, columns)]
 
+    def grids_for(self, data, rng: np.random.Generator) -> list:
+        """The image grids of a run on `data`, fixed for the run (drawn from `rng`): the
+        latent `sample_grids`; image-to-image variants pick examples of `data` instead."""
+        return self.sample_grids(rng)
+
+    def grid_images(self, grid: Grid) -> np.ndarray:
+        """The images [n, H, W, C] in [-1, 1] to tile for `grid`, `grid.rows` rows."""
+        return np.asarray(self.infer(grid.z, grid.cond))
+
+    def infer_serving(self, inputs: dict) -> np.ndarray:
+        """What `serving_default` returns for `inputs` (name -> array, as `serving_inputs`
+        describes them), computed by the Keras model: the reference exports are checked
+        against."""
+        cond = {name: value for name, value in inputs.items() if name != "z"}
+        return np.asarray(self.infer(inputs["z"], cond or None))
+
+    def serving_signatures(self, output: str):
+        """The export's endpoints as (name, function, input_signature), or None for the
+        latent ones (`serving_default` and `sample`) that export/saved_model.py builds
+        from `serving_inputs` and `condition_specs`."""
+        return None
+
+    def exported_networks(self) -> list:
+        """The networks an export holds (the inference generator; cyclegan adds its
+        inverse)."""
+        return [self.inference_generator]
+
+    def exported_shape(self, data_shape) -> tuple:
+        """One output example's shape (data's example shape for noise-to-image)."""
+        return tuple(data_shape)
+
+    def serving_examples(self, data, count: int, seed: int) -> dict | None:
+        """`count` serving inputs made from `data` (name -> array), for calibrating and
+        checking exports; None: drawn from the distributions of `serving_inputs` (latents
+        have no data to come from)."""
+        return None
+
+    def export_metadata(self) -> dict:
+        """What tools need besides `serving_inputs` to use an export without this model
+        (merged into assets.extra/tfgan_app.json)."""
+        return {}
+
     def point_cloud(self, rng: np.random.Generator, count: int = 1000) -> Grid:
         """Samples for the scatter plot of 2-D toy data (labels cycle over the classes)."""
         z = rng.standard_normal((count, self.latent_dim)).astype(np.float32)
@@ -497,7 +543,7 @@ class GANModel(keras.Model):
         inner = getattr(optimizer, "inner_optimizer", None)  # a loss-scale wrapper
         if inner is not None:
             counters.add(id(inner.iterations))
-        state = [v for v in self.generator.trainable_variables + list(optimizer.variables)
+        state = [v for v in self.generator_variables + list(optimizer.variables)
                  if id(v) not in counters]
         return state + (list(self.ema_generator.weights) if self.ema_generator else [])
 
@@ -517,28 +563,52 @@ class GANModel(keras.Model):
                 variable.assign(tf.where(keep, variable, old))
         return logs
 
-    def _step(self, loss_fn, objective, network, optimizer, real, labels, stream,
-              generator_in_tape):
+    def training_example(self, real, labels, stream: int):
+        """(real, labels, feed, cond) of one update: what the loss hooks compare the fakes
+        with, and what `training_fake(feed)` generates them from.
+
+        Noise-to-image: the batch as it is, and latents with the generator's condition
+        drawn for it (feed = (z, cond)). Image-to-image variants make both halves from
+        the batch (`ImageToImageModel.make_example`).
+        """
         batch = tf.shape(real)[0]
         z = self.sample_latent(batch, stream)
         cond = self.generator_condition(labels, batch, stream + CONDITION_STREAM)
+        return real, labels, (z, cond), cond
+
+    def training_fake(self, feed):
+        """The trained generator's output for a `training_example` feed."""
+        z, cond = feed
+        return self.generate(z, cond, training=True)
+
+    @property
+    def generator_variables(self) -> list:
+        """What the generator optimizer trains (a variant with two generators: both)."""
+        return self.generator.trainable_variables
+
+    @property
+    def discriminator_variables(self) -> list:
+        """What the discriminator optimizer trains."""
+        return self.discriminator.trainable_variables
+
+    def _step(self, loss_fn, objective, variables, optimizer, real, labels, stream,
+              generator_in_tape):
+        real, labels, feed, cond = self.training_example(real, labels, stream)
         with tf.GradientTape() as tape:
-            if generator_in_tape:
-                fake = self.generate(z, cond, training=True)
-            else:
-                fake = tf.stop_gradient(self.generate(z, cond, training=True))
+            fake = self.training_fake(feed)
+            if not generator_in_tape:
+                fake = tf.nest.map_structure(tf.stop_gradient, fake)
             with self.augmenting(stream):
                 terms = loss_fn(real, fake, labels, cond, stream)
             loss = losses.reduce_loss(terms[objective])
             loss = optimizer.scale_loss(loss)  # float16 loss scaling; else unchanged
-        variables = network.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return self._loggable(terms)
 
     def discriminator_step(self, real, labels, stream: int):
         """One discriminator update; returns the values to log."""
         return self._step(self._with_r1(self.discriminator_loss), "d_loss",
-                          self.discriminator, self.d_optimizer, real, labels, stream,
+                          self.discriminator_variables, self.d_optimizer, real, labels, stream,
                           generator_in_tape=False)
 
     def _with_r1(self, loss_fn):
@@ -563,8 +633,8 @@ class GANModel(keras.Model):
 
     def generator_step(self, real, labels, stream: int):
         """One generator update (and the EMA generator's); returns the values to log."""
-        logs = self._step(self.generator_loss, "g_loss", self.generator, self.g_optimizer,
-                          real, labels, stream, generator_in_tape=True)
+        logs = self._step(self.generator_loss, "g_loss", self.generator_variables,
+                          self.g_optimizer, real, labels, stream, generator_in_tape=True)
         self.update_ema()
         return logs
 
