@@ -94,8 +94,11 @@ class TranslationEvaluator:
       num_samples: examples measured (default EXAMPLES, at most the data's size).
       seed: chooses the subset and any randomness of the examples (inpaint's masks).
       cache_dir, echo: the domain classifier's cache and progress messages (variants with
-        an inverse translation).
+        an inverse translation; others need no classifier).
     """
+
+    available = True  # ground truth is always there (evaluation_data refuses data without)
+    reason = ""
 
     def __init__(self, data, variant_cls, spec, *, num_samples: int | None = None,
                  seed: int = 0, cache_dir=None, echo=None):
@@ -109,7 +112,6 @@ class TranslationEvaluator:
         self.data = variant_cls.evaluation_data(data)
         self.seed = seed
         self.num_samples = min(num_samples or EXAMPLES, self.data.num_examples)
-        self.reason = ""
         x = self.data.take(self.data.sample_indices(self.num_samples, seed))[0]
         self.inputs, self.target = variant_cls.evaluation_examples(x, spec, seed)
         made = {"image": tuple(self.inputs["image"].shape[1:]),
@@ -124,8 +126,6 @@ class TranslationEvaluator:
         if self.classifier is not None:
             self.baseline_domains = (self.domain_rate(self.inputs["image"], 1),
                                      self.domain_rate(self.target, 0))
-
-    available = True
 
     def sample_model(self, model):
         """The Keras model's outputs (its inference generator) for the fixed inputs."""
