@@ -181,6 +181,24 @@ def test_linear_lr_decay_reaches_zero_at_the_last_epoch(tiny_config, tmp_path):
     assert float(schedule(steps)) == pytest.approx(0.0)
 
 
+def test_lr_decay_start_holds_the_rate_then_decays_to_zero(tiny_config):
+    from tfgan_app.errors import ConfigError
+    from tfgan_app.plan import local_plan, make_plan
+    from tfgan_app.training import build_model, load_data
+
+    cfg = tiny_config("gan", "data.dataset=ring", "train.lr_decay=linear", "train.epochs=4",
+                      "train.g_lr=0.01", "train.lr_decay_start=0.5")
+    data, _ = load_data(cfg)
+    model = build_model(cfg, data, local_plan(cfg.train, data))
+    schedule = model.g_optimizer._learning_rate
+    steps = 4 * (64 // 8)  # constant for the first 16, then linear to 0 over the last 16
+    assert [float(schedule(s)) for s in (0, 15, 16, 24, steps)] == pytest.approx(
+        [0.01, 0.01, 0.01, 0.005, 0.0])
+    with pytest.raises(ConfigError, match="train.lr_decay_start=0.5 delays a linear"):
+        make_plan(tiny_config("gan", "train.lr_decay_start=0.5").train, data,
+                  strategy=tf.distribute.get_strategy())
+
+
 def test_step_lr_decay_halves_both_rates_every_lr_step_epochs(tiny_config):
     from tfgan_app.errors import ConfigError
     from tfgan_app.plan import local_plan, make_plan

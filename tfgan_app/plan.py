@@ -43,6 +43,10 @@ class TrainConfig:
                 "train.lr_step_epochs epochs (BEGAN's schedule)")
     lr_step_epochs: int = option(
         0, "lr_decay=step: epochs between halvings of both learning rates", min=0)
+    lr_decay_start: float = option(
+        0.0, "lr_decay=linear or cosine: the fraction of train.epochs at the constant "
+             "rate before the decay to 0 begins (CycleGAN: 0.5, 100 epochs constant then "
+             "100 decaying)", min=0.0, max=0.99)
     g_ema: float = option(
         0.0, "decay (below 1) of an exponential moving average of the generator's weights "
              "(Karras et al. 2018), warmed up over the first updates; the average then draws "
@@ -130,6 +134,9 @@ def make_plan(tc: TrainConfig, data, *, strategy=None, pack: int = 1,
     if tc.lr_decay == "step" and not tc.lr_step_epochs:
         raise ConfigError("train.lr_decay=step needs train.lr_step_epochs > 0 (the epochs "
                           "between halvings of the learning rates)")
+    if tc.lr_decay_start and tc.lr_decay not in ("linear", "cosine"):
+        raise ConfigError(f"train.lr_decay_start={tc.lr_decay_start} delays a linear or "
+                          f"cosine decay, but train.lr_decay={tc.lr_decay}")
     per_replica = tc.batch_size // replicas
     if per_replica % pack:
         raise UsageError(f"model.pack={pack} must divide the per-replica batch "

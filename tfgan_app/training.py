@@ -47,19 +47,42 @@ class TrainResult:
     export: ExportResult | None = None
 
 
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class DelayedDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """`decay` (a schedule starting at the initial rate) begun after `hold` steps at the
+    initial rate (train.lr_decay_start)."""
+
+    def __init__(self, decay, hold: int):
+        self.decay = decay
+        self.hold = int(hold)
+
+    def __call__(self, step):
+        return self.decay(keras.ops.maximum(step - self.hold, 0))
+
+    def get_config(self):
+        return {"decay": keras.saving.serialize_keras_object(self.decay), "hold": self.hold}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(keras.saving.deserialize_keras_object(config["decay"]), config["hold"])
+
+
 def make_optimizer(cfg: TrainConfig, learning_rate: float, total_updates: int = 0):
     """The optimizer of one network; `total_updates` (over train.epochs) sets the decay."""
     if cfg.lr_decay != "none" and total_updates > 0:
+        hold = int(total_updates * cfg.lr_decay_start)
         if cfg.lr_decay == "step":
             per_epoch = total_updates // cfg.epochs  # this network's updates per epoch
             learning_rate = keras.optimizers.schedules.ExponentialDecay(
                 learning_rate, per_epoch * cfg.lr_step_epochs, 0.5, staircase=True)
         elif cfg.lr_decay == "linear":
             learning_rate = keras.optimizers.schedules.PolynomialDecay(
-                learning_rate, total_updates, end_learning_rate=0.0, power=1.0)
+                learning_rate, total_updates - hold, end_learning_rate=0.0, power=1.0)
         else:
             learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate,
-                                                                   total_updates)
+                                                                   total_updates - hold)
+        if hold and cfg.lr_decay != "step":
+            learning_rate = DelayedDecay(learning_rate, hold)
     if cfg.optimizer == "adam":
         return keras.optimizers.Adam(learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
     if cfg.optimizer == "rmsprop":

@@ -42,6 +42,12 @@ SCALARS = {
     "ssim": "SSIM of the output vs the ground truth (1 is identical)",
     "baseline_psnr": "PSNR of the trivial baseline (the input, channel-matched/upscaled)",
     "baseline_ssim": "SSIM of the trivial baseline",
+    "cycle_a": "mean |F(G(a)) - a| on [-1, 1], the A -> B -> A reconstruction (0 is best)",
+    "cycle_b": "mean |G(F(b)) - b| on [-1, 1], the B -> A -> B reconstruction (0 is best)",
+    "domain_b": "translations G(a) a domain classifier (real A vs real B) calls B",
+    "baseline_domain_b": "inputs a, copied, that the domain classifier calls B",
+    "domain_a": "translations F(b) the domain classifier calls A",
+    "baseline_domain_a": "targets b, copied, that the domain classifier calls A",
 }
 
 
@@ -53,6 +59,7 @@ class Samples:
     labels: np.ndarray | None = None  # conditioning labels (cgan, acgan)
     codes: np.ndarray | None = None  # InfoGAN categorical codes
     num_codes: int = 0
+    extra: dict | None = None  # other outputs the metrics need (an inverse translation's)
 
 
 def draw_from_model(model, num: int, seed: int, batch_size: int = 500) -> Samples:

@@ -8,6 +8,17 @@
   (`ImageToImageModel.baseline`: the input copied, channel-matched; bicubic upscaling where
   the sizes differ), so a model's figures say how much it adds.
 
+Variants with an inverse translation (`inverse_signature`: cyclegan's B -> A) also get:
+
+- `cycle_a`, `cycle_b`: the mean absolute error (on [-1, 1]) of F(G(a)) against a and of
+  G(F(b)) against b, the cycle reconstructions;
+- `domain_b`, `domain_a`: the fraction of translations G(a) a domain classifier assigns to
+  B, and of F(b) to A, beside `baseline_domain_b` / `baseline_domain_a` for the inputs
+  copied (a classified as B, b as A). The classifier is the app's cached domain
+  classifier (evaluation/classifier.py) trained on real A images (class 0) against real B
+  images (class 1) of the run's data (up to DOMAIN_EXAMPLES of each; the domain with fewer
+  channels repeated to the other's), so it needs no ground truth.
+
 The examples are a fixed random subset of the data (with ground truth: an unaligned
 dataset's aligned version), made by the variant's own `evaluation_examples` from a fixed
 seed, so every epoch, the Keras model and its export are measured on the same inputs.
@@ -21,6 +32,8 @@ from tfgan_app.errors import UsageError
 
 EXAMPLES = 1000
 BATCH = 256
+DOMAIN_EXAMPLES = 2000
+DOMAIN_SEED = 1234
 
 
 def _to01(x):
@@ -46,6 +59,31 @@ def summarize(output, target) -> tuple[float, float]:
     return float(np.mean(np.minimum(psnr, 100.0))), float(np.mean(ssim))
 
 
+def domain_data(data):
+    """Real A images (label 0) against real B images (label 1) of paired `data`, as one
+    in-memory labeled dataset with the channels of the wider domain."""
+    from tfgan_app.data.dataset import ArrayReader, Dataset
+
+    pair = data.pair
+    x = data.take(data.sample_indices(DOMAIN_EXAMPLES, DOMAIN_SEED))[0]
+    source, target = pair.split(x)
+    channels = max(pair.source_channels, pair.target_channels)
+    images = np.concatenate([widen(source, channels), widen(target, channels)])
+    labels = np.repeat(np.arange(2, dtype=np.int32), len(x))
+    return Dataset(name=f"{data.name}:domains", num_examples=len(images),
+                   shape=images.shape[1:], num_classes=2, reader=ArrayReader(images, labels),
+                   class_names=["A", "B"], fingerprint=f"{data.fingerprint}:domains")
+
+
+def widen(images, channels: int) -> np.ndarray:
+    """Images with `channels` channels: one channel repeated (the domain classifier sees
+    both domains with the wider one's channels)."""
+    images = np.asarray(images, np.float32)
+    if images.shape[-1] == channels:
+        return images
+    return np.repeat(images, channels, axis=-1)
+
+
 class TranslationEvaluator:
     """PSNR/SSIM of a translation model (Keras or exported) on fixed examples of `data`.
 
@@ -55,7 +93,8 @@ class TranslationEvaluator:
       spec: its `TranslationSpec` (`model.spec`, or `spec_from_metadata` of an export).
       num_samples: examples measured (default EXAMPLES, at most the data's size).
       seed: chooses the subset and any randomness of the examples (inpaint's masks).
-      cache_dir, echo: accepted as `Evaluator` takes them; no classifier is needed here.
+      cache_dir, echo: the domain classifier's cache and progress messages (variants with
+        an inverse translation; others need no classifier).
     """
 
     available = True  # ground truth is always there (evaluation_data refuses data without)
@@ -63,6 +102,13 @@ class TranslationEvaluator:
 
     def __init__(self, data, variant_cls, spec, *, num_samples: int | None = None,
                  seed: int = 0, cache_dir=None, echo=None):
+        self.inverse = variant_cls.inverse_signature
+        self.classifier = None
+        if self.inverse:
+            from tfgan_app.evaluation.classifier import get_classifier
+
+            self.classifier = get_classifier(domain_data(data), cache_dir=cache_dir,
+                                             echo=echo)
         self.data = variant_cls.evaluation_data(data)
         self.seed = seed
         self.num_samples = min(num_samples or EXAMPLES, self.data.num_examples)
@@ -77,29 +123,68 @@ class TranslationEvaluator:
                              f"{list(want['image'])} to {list(want['target'])}")
         self.real_images = self.target  # what Inception FID compares with
         self.baseline = summarize(variant_cls.baseline(self.inputs, spec), self.target)
+        if self.classifier is not None:
+            self.baseline_domains = (self.domain_rate(self.inputs["image"], 1),
+                                     self.domain_rate(self.target, 0))
 
     def sample_model(self, model):
         """The Keras model's outputs (its inference generator) for the fixed inputs."""
-        from tfgan_app.evaluation import Samples
 
-        return Samples(model.infer_serving(self.inputs, BATCH))
+        return self.translations(lambda inputs, signature: model.infer_serving(
+            inputs, BATCH, signature=signature), self.inverse)
 
     def sample_export(self, run, meta: dict):
-        """An export's outputs: `run(inputs dict) -> array`, in batches."""
+        """An export's outputs: `run(inputs dict, signature) -> array`, in batches. The
+        cycle metrics need the inverse signature, which a .tflite file does not hold."""
+        def batched(inputs, signature):
+            count = len(next(iter(inputs.values())))
+            return np.concatenate([np.asarray(run({k: v[i:i + BATCH]
+                                                   for k, v in inputs.items()}, signature))
+                                   for i in range(0, count, BATCH)])
+
+        inverse = self.inverse if self.inverse in getattr(run, "signatures", ()) else None
+        return self.translations(batched, inverse)
+
+    def translations(self, translate, inverse):
+        """Samples of G on the inputs; with an `inverse` signature also F(b), F(G(a)) and
+        G(F(b)) (b: the targets) in `extra`."""
         from tfgan_app.evaluation import Samples
 
-        count = len(self.target)
-        parts = [np.asarray(run({k: v[i:i + BATCH] for k, v in self.inputs.items()}))
-                 for i in range(0, count, BATCH)]
-        return Samples(np.concatenate(parts))
+        x = translate(self.inputs, "serving_default")
+        if not inverse:
+            return Samples(x)
+        back = translate({"image": self.target}, inverse)
+        return Samples(x, extra={"inverse": back,
+                                 "cycle_a": translate({"image": x}, inverse),
+                                 "cycle_b": translate({"image": back}, "serving_default")})
+
+    def domain_rate(self, images, domain: int) -> float:
+        """The fraction of `images` the domain classifier assigns to `domain` (0: A)."""
+        logits, _ = self.classifier.predict(widen(images, self.classifier.network.input_shape[-1]))
+        return float(np.mean(logits.argmax(1) == domain))
 
     def evaluate(self, samples) -> dict:
         psnr, ssim = summarize(samples.x, self.target)
-        return {"psnr": psnr, "ssim": ssim, "baseline_psnr": self.baseline[0],
-                "baseline_ssim": self.baseline[1]}
+        metrics = {"psnr": psnr, "ssim": ssim, "baseline_psnr": self.baseline[0],
+                   "baseline_ssim": self.baseline[1]}
+        if self.classifier is not None:
+            metrics.update({"domain_b": self.domain_rate(samples.x, 1),
+                            "baseline_domain_b": self.baseline_domains[0]})
+            extra = samples.extra or {}
+            if "inverse" in extra:
+                metrics.update({
+                    "domain_a": self.domain_rate(extra["inverse"], 0),
+                    "baseline_domain_a": self.baseline_domains[1],
+                    "cycle_a": float(np.mean(np.abs(extra["cycle_a"] - self.inputs["image"]))),
+                    "cycle_b": float(np.mean(np.abs(extra["cycle_b"] - self.target)))})
+        return metrics
 
     def evaluate_model(self, model) -> dict:
         return self.evaluate(self.sample_model(model))
 
     def info(self) -> dict:
-        return {"dataset": self.data.name, "num_samples": self.num_samples, "seed": self.seed}
+        out = {"dataset": self.data.name, "num_samples": self.num_samples, "seed": self.seed}
+        if self.classifier is not None:
+            out["classifier_test_accuracy"] = self.classifier.test_accuracy
+            out["classifier"] = str(self.classifier.path) if self.classifier.path else None
+        return out

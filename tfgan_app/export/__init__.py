@@ -68,18 +68,26 @@ class ExportResult:
 def load_exported(path):
     """(metadata, run) for a SavedModel directory or a .tflite file written by this app.
 
-    `run(inputs)` maps a dict of serving inputs (numpy arrays) to the output array; the
-    metadata (assets.extra/tfgan_app.json, or the `<variant>_tflite.json` report beside a
-    .tflite file) describes the inputs, the output and the training data.
+    `run(inputs, signature="serving_default")` maps a dict of serving inputs (numpy
+    arrays) to the output array of that signature (`run.signatures` lists them: a .tflite
+    file holds serving_default only); the metadata (assets.extra/tfgan_app.json, or the
+    `<variant>_tflite.json` report beside a .tflite file) describes the inputs, the output
+    and the training data.
     """
     from tfgan_app.errors import UsageError
 
     path = Path(path)
     if path.is_dir():
         meta = read_metadata(path)
-        serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-        return meta, lambda inputs: serve(**{k: tf.constant(v) for k, v in inputs.items()})[
-            meta["output"]].numpy()
+        signatures = tf.saved_model.load(str(path)).signatures
+
+        def run_saved(inputs, signature="serving_default"):
+            serve = signatures[signature]
+            return serve(**{k: tf.constant(v) for k, v in inputs.items()})[
+                meta["output"]].numpy()
+
+        run_saved.signatures = tuple(signatures.keys())
+        return meta, run_saved
     if path.suffix != ".tflite" or not path.is_file():
         raise UsageError(f"{path} is neither a SavedModel directory nor a .tflite file")
     variant = path.stem
@@ -91,7 +99,14 @@ def load_exported(path):
                          "written beside it by python -m tfgan_app.export")
     meta = json.loads(report.read_text())
     runner = tflite_runner(path)
-    return meta, lambda inputs: runner(**inputs)[meta["output"]]
+
+    def run_tflite(inputs, signature="serving_default"):
+        if signature != "serving_default":
+            raise UsageError(f"{path.name} holds serving_default only, not {signature}")
+        return runner(**inputs)[meta["output"]]
+
+    run_tflite.signatures = ("serving_default",)
+    return meta, run_tflite
 
 
 def write_models_config(root) -> Path | None:

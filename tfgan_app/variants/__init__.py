@@ -8,6 +8,7 @@ from tfgan_app.variants import (  # noqa: F401 (imported to register)
     acgan,
     began,
     cgan,
+    cyclegan,
     dcgan,
     dragan,
     ebgan,

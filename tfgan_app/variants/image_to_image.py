@@ -88,6 +88,9 @@ class ImageToImageModel(GANModel):
 
     family = "image"
     takes_pairs = "aligned"  # GANModel.takes_pairs: srgan and inpaint None, cyclegan "any"
+    # The export's signature translating targets back to sources (B -> A), if any: its
+    # metrics then include cycle errors and both directions' domain accuracy.
+    inverse_signature: str | None = None
     metric_names = ("d_loss", "g_loss")
     packable = False
 
@@ -124,7 +127,8 @@ class ImageToImageModel(GANModel):
 
     @classmethod
     def build_translation_networks(cls, cfg, source_shape, target_shape):
-        """(generator, discriminator) for the run config; each variant defines it."""
+        """(generator, discriminator) for the run config, or a dict of the constructor's
+        network arguments by name (more than two networks); each variant defines it."""
         raise NotImplementedError(f"{cls.__name__} must define build_translation_networks")
 
     @classmethod
@@ -145,9 +149,10 @@ class ImageToImageModel(GANModel):
                               f"generator's moving average; 0: off); got {cfg.train.g_ema}")
         options = cls.Config(**dataclasses.asdict(cfg.options))
         source_shape, target_shape = cls.io_shapes(data, options)
-        generator, discriminator = cls.build_translation_networks(cfg, source_shape,
-                                                                  target_shape)
-        return cls(generator, discriminator, source_shape=source_shape,
+        nets = cls.build_translation_networks(cfg, source_shape, target_shape)
+        if not isinstance(nets, dict):
+            nets = dict(zip(("generator", "discriminator"), nets))
+        return cls(**nets, source_shape=source_shape,
                    target_shape=target_shape, pairing=pairing_dict(data.pair),
                    seed=cfg.train.seed, options=dataclasses.asdict(cfg.options),
                    g_ema=cfg.train.g_ema, name=name)
@@ -232,15 +237,23 @@ class ImageToImageModel(GANModel):
         network = self.generator if training else self.inference_generator
         return self.translate(inputs, training=training, network=network)
 
-    def infer_serving(self, inputs: dict, batch_size: int = 256) -> np.ndarray:
-        """`inference_generator`'s output for numpy serving inputs, in batches."""
+    def signature_network(self, signature: str):
+        """The network behind export signature `signature` (`serving_default`: the
+        inference generator; a variant with more signatures maps them too)."""
+        if signature != "serving_default":
+            raise ValueError(f"{self.variant_name} has no signature {signature!r}")
+        return self.inference_generator
+
+    def infer_serving(self, inputs: dict, batch_size: int = 256,
+                      signature: str = "serving_default") -> np.ndarray:
+        """What `signature` returns for numpy serving inputs, computed in batches."""
+        network = self.signature_network(signature)
         count = len(next(iter(inputs.values())))
         parts = [np.asarray(self.translate({k: tf.constant(v[i:i + batch_size])
-                                            for k, v in inputs.items()},
-                                           network=self.inference_generator))
+                                            for k, v in inputs.items()}, network=network))
                  for i in range(0, count, batch_size)]
-        return np.concatenate(parts) if parts else np.zeros((0, *self.target_shape),
-                                                            np.float32)
+        return np.concatenate(parts) if parts else np.zeros(
+            (0, *network.output_shape[1:]), np.float32)
 
     def discriminate(self, x, labels=None, training=True):
         """The discriminator's logits (per patch for PatchGAN) on `x` given `labels`, the
@@ -259,18 +272,23 @@ class ImageToImageModel(GANModel):
                                                   int(rng.integers(1 << 30)))
         return [Grid("", None, {"inputs": inputs, "target": target}, len(target))]
 
-    def show_input(self, inputs: dict) -> np.ndarray:
-        """What the grid shows of the inputs, at the output's size and channels: nearest
-        upscaling, so the grid shows the pixels the generator got."""
-        x = match_channels(tf.constant(inputs["image"]), self.target_shape[-1])
-        if tuple(x.shape[1:3]) != tuple(self.target_shape[:2]):
-            x = tf.image.resize(x, self.target_shape[:2], method="nearest")
+    def show_input(self, inputs: dict, shape=None) -> np.ndarray:
+        """What the grid shows of the inputs, at the size and channels of `shape` (default:
+        the output's): nearest upscaling, so the grid shows the pixels the generator got."""
+        shape = tuple(shape or self.target_shape)
+        x = match_channels(tf.constant(inputs["image"]), shape[-1])
+        if tuple(x.shape[1:3]) != shape[:2]:
+            x = tf.image.resize(x, shape[:2], method="nearest")
         return np.asarray(x)
 
     def grid_images(self, grid: Grid) -> np.ndarray:
+        """Rows of input | output | target; `grid.cond["signature"]` (default
+        serving_default) names the translation shown."""
         inputs, target = grid.cond["inputs"], grid.cond["target"]
-        triples = np.stack([self.show_input(inputs), self.infer_serving(inputs), target], 1)
-        return triples.reshape(-1, *self.target_shape)
+        output = self.infer_serving(inputs, signature=grid.cond.get("signature",
+                                                                    "serving_default"))
+        triples = np.stack([self.show_input(inputs, output.shape[1:]), output, target], 1)
+        return triples.reshape(-1, *output.shape[1:])
 
     def sample_grids(self, rng, columns: int = 8):
         raise UsageError(f"{self.variant_name} translates images: its grids come from "
@@ -308,11 +326,12 @@ class ImageToImageModel(GANModel):
     def example_condition(self, batch: int):
         return None
 
-    def checked_inputs(self, values: dict) -> dict:
-        """`values` passed on only after in-graph checks of each input's shape and range,
-        with messages naming the input (a loaded signature does not check shapes itself)."""
+    def checked_inputs(self, values: dict, inputs: dict | None = None) -> dict:
+        """`values` passed on only after in-graph checks of each input's shape and range
+        as `inputs` (default: `serving_inputs()`) describes them, with messages naming the
+        input (a loaded signature does not check shapes itself)."""
         out = {}
-        for name, info in self.serving_inputs().items():
+        for name, info in (inputs or self.serving_inputs()).items():
             x = values[name]
             shape = info["shape"]
             text = f"{name} must be float32 [batch, {', '.join(map(str, shape))}]"
