@@ -90,6 +90,12 @@ CASES = [  # (variant, extra config): every registered variant at least once
     ("pix2pix", ["pix2pix.l1_weight=10"]),
     # instance norm (per example), R1 with the source held fixed, the generator's average
     ("pix2pix", ["pix2pix.norm=instance", "pix2pix.r1_weight=1", "train.g_ema=0.5"]),
+    # masks drawn per example for the global batch (random rectangles), the composite, the
+    # reconstruction on the missing pixels and a D told the mask; the adversarial weight
+    # raised so the GAN term moves G visibly at SGD(0.5)
+    ("inpaint", ["inpaint.mask=random", "inpaint.adv_weight=0.5"]),
+    ("inpaint", ["inpaint.mask=block", "inpaint.rec_loss=l1", "inpaint.d_mask=false",
+                 "inpaint.norm=instance", "inpaint.r1_weight=1"]),
 ]
 
 

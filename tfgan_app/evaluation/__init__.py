@@ -42,6 +42,10 @@ SCALARS = {
     "ssim": "SSIM of the output vs the ground truth (1 is identical)",
     "baseline_psnr": "PSNR of the trivial baseline (the input, channel-matched/upscaled)",
     "baseline_ssim": "SSIM of the trivial baseline",
+    "hole_psnr": "PSNR of the missing pixels alone (inpainting)",
+    "hole_ssim": "SSIM of the windows centred on missing pixels (inpainting)",
+    "baseline_hole_psnr": "PSNR of the baseline's missing pixels (mean fill)",
+    "baseline_hole_ssim": "SSIM of the baseline around the missing pixels",
 }
 
 
