@@ -40,7 +40,8 @@ SCALARS = {
     "code_agreement": "InfoGAN category code vs predicted class, best matching",
     "psnr": "PSNR in dB of the output vs the ground truth (images in [0, 1])",
     "ssim": "SSIM of the output vs the ground truth (1 is identical)",
-    "baseline_psnr": "PSNR of the trivial baseline (the input, channel-matched/upscaled)",
+    "baseline_psnr": "PSNR of the trivial baseline (the input, channel-matched/upscaled; "
+                     "inpainting: the holes filled with the known pixels' mean)",
     "baseline_ssim": "SSIM of the trivial baseline",
     "hole_psnr": "PSNR of the missing pixels alone (inpainting)",
     "hole_ssim": "SSIM of the windows centred on missing pixels (inpainting)",
