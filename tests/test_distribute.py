@@ -101,6 +101,12 @@ CASES = [  # (variant, extra config): every registered variant at least once
     # two generators and two discriminators under one optimizer each; the image pools are
     # updated from the global batch of fakes
     ("cyclegan", CYCLEGAN_TINY),
+    # masks drawn per example for the global batch (random rectangles), the composite, the
+    # reconstruction on the missing pixels and a D told the mask; the adversarial weight
+    # raised so the GAN term moves G visibly at SGD(0.5)
+    ("inpaint", ["inpaint.mask=random", "inpaint.adv_weight=0.5"]),
+    ("inpaint", ["inpaint.mask=block", "inpaint.rec_loss=l1", "inpaint.d_mask=false",
+                 "inpaint.norm=instance", "inpaint.r1_weight=1"]),
 ]
 
 

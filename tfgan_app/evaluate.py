@@ -74,9 +74,10 @@ def format_table(metrics: dict, info: dict) -> str:
     from tfgan_app.evaluation import SCALARS
 
     lines = []
+    width = max([16] + [len(name) for name in SCALARS if name in metrics])
     for name, text in SCALARS.items():
         if name in metrics:
-            lines.append(f"  {name:<16} {_format(metrics[name]):>10}   {text}")
+            lines.append(f"  {name:<{width}} {_format(metrics[name]):>10}   {text}")
     if "fid_inception" in metrics:
         lines.append(f"  {'fid_inception':<16} {_format(metrics['fid_inception']):>10}   "
                      "Frechet Inception Distance (user-supplied weights)")

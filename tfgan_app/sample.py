@@ -11,8 +11,9 @@ seed draw the same samples and their grids can be compared side by side. Conditi
 generators get one row per class (or every sample of --label); InfoGAN one row per
 category. Toy-data generators give a scatter plot (2-D) or a density plot (1-D).
 Image-to-image models (pix2pix, ...) translate the images of --images DIR (resized to the
-model's input size and channels): one row of input | output per image. Exit codes: 0 ok,
-1 runtime failure, 2 bad usage.
+model's input size and channels): one row of input | output per image; inpainting models
+fill the centre square their metadata gives (rows of masked input | output | image).
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -86,22 +87,30 @@ def read_images(directory: Path, shape, num: int) -> np.ndarray:
     return np.stack(images)
 
 
-def translation_grid(meta: dict, run, images: np.ndarray, seed: int):
-    """(tiles, rows): input | output per image; other inputs (a mask) drawn from `seed`."""
+def _shown_like(images: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """`images` at the output's channels and size (nearest), to tile beside it."""
     import tensorflow as tf
 
+    shown = tf.constant(images)
+    if shown.shape[-1] != out.shape[-1]:  # gray input beside a colour output, or back
+        shown = tf.repeat(shown, out.shape[-1], -1) if shown.shape[-1] == 1 else \
+            tf.reduce_mean(shown, -1, keepdims=True)
+    return tf.image.resize(shown, out.shape[1:3], method="nearest").numpy()
+
+
+def translation_grid(meta: dict, run, images: np.ndarray, seed: int):
+    """(tiles, rows): input | output per image; other inputs drawn from `seed` (or the
+    value the metadata gives). With a "mask" input: masked input | output | the image."""
     from tfgan_app.export import draw_inputs
 
     name = source_input(meta)
     others = {k: v for k, v in meta["inputs"].items() if k != name}
     inputs = {name: images, **draw_inputs(others, len(images), np.random.default_rng(seed))}
     out = np.asarray(run(inputs))
-    shown = tf.constant(images)
-    if shown.shape[-1] != out.shape[-1]:  # gray input beside a colour output, or back
-        shown = tf.repeat(shown, out.shape[-1], -1) if shown.shape[-1] == 1 else \
-            tf.reduce_mean(shown, -1, keepdims=True)
-    shown = tf.image.resize(shown, out.shape[1:3], method="nearest").numpy()
-    return np.stack([shown, out], 1).reshape(-1, *out.shape[1:]), len(images)
+    masks = [inputs[k] for k, info in others.items() if info.get("role") == "mask"]
+    columns = [images * (1.0 - masks[0]), out, images] if masks else [images, out]
+    tiles = [c if c is out else _shown_like(c, out) for c in columns]
+    return np.stack(tiles, 1).reshape(-1, *out.shape[1:]), len(images)
 
 
 def _density_1d_reference(meta: dict, out) -> dict:

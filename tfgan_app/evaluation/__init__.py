@@ -40,7 +40,8 @@ SCALARS = {
     "code_agreement": "InfoGAN category code vs predicted class, best matching",
     "psnr": "PSNR in dB of the output vs the ground truth (images in [0, 1])",
     "ssim": "SSIM of the output vs the ground truth (1 is identical)",
-    "baseline_psnr": "PSNR of the trivial baseline (the input, channel-matched/upscaled)",
+    "baseline_psnr": "PSNR of the trivial baseline (the input, channel-matched/upscaled; "
+                     "inpainting: the holes filled with the known pixels' mean)",
     "baseline_ssim": "SSIM of the trivial baseline",
     "cycle_a": "mean |F(G(a)) - a| on [-1, 1], the A -> B -> A reconstruction (0 is best)",
     "cycle_b": "mean |G(F(b)) - b| on [-1, 1], the B -> A -> B reconstruction (0 is best)",
@@ -48,6 +49,10 @@ SCALARS = {
     "baseline_domain_b": "inputs a, copied, that the domain classifier calls B",
     "domain_a": "translations F(b) the domain classifier calls A",
     "baseline_domain_a": "targets b, copied, that the domain classifier calls A",
+    "hole_psnr": "PSNR of the missing pixels alone (inpainting)",
+    "hole_ssim": "SSIM of the windows centred on missing pixels (inpainting)",
+    "baseline_hole_psnr": "PSNR of the baseline's missing pixels (mean fill)",
+    "baseline_hole_ssim": "SSIM of the baseline around the missing pixels",
 }
 
 

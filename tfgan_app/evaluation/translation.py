@@ -6,7 +6,11 @@
   window, shrunk for images under 11 px), averaged over examples; 1 is identical.
 - `baseline_psnr`, `baseline_ssim`: the same for the variant's trivial answer
   (`ImageToImageModel.baseline`: the input copied, channel-matched; bicubic upscaling where
-  the sizes differ), so a model's figures say how much it adds.
+  the sizes differ; inpaint: the holes filled with the known pixels' mean), so a model's
+  figures say how much it adds.
+- `<region>_psnr`, `<region>_ssim` (and their `baseline_` ones): the same over a region the
+  variant names (`metric_regions`: inpaint's `hole`, the missing pixels), where a whole-
+  image figure would be dominated by pixels the model copies.
 
 Variants with an inverse translation (`inverse_signature`: cyclegan's B -> A) also get:
 
@@ -84,6 +88,34 @@ def widen(images, channels: int) -> np.ndarray:
     return np.repeat(images, channels, axis=-1)
 
 
+def region_psnr_ssim(output, target, weight) -> tuple[float, float]:
+    """(mean PSNR, mean SSIM) of a region given by per-pixel weights [b, H, W, 1] in [0, 1].
+
+    PSNR: from each example's weighted mean squared error over the region's values;
+    SSIM: the mean of the SSIM map over the windows centred in the region, weighted by
+    the centre pixel's weight. Examples with no weight (or no window centred in the
+    region) are left out; identical regions count as 100 dB; nan when none is left.
+    """
+    import tensorflow as tf
+
+    a, b = _to01(np.clip(output, -1.0, 1.0)), _to01(target)
+    weight = np.asarray(weight, np.float64)[..., 0]
+    size = min(int(a.shape[1]), int(a.shape[2]), 11)
+    squared = np.mean(np.square(np.asarray(a, np.float64) - np.asarray(b, np.float64)), -1)
+    area = weight.sum(axis=(1, 2))
+    has = area > 0
+    mse = (weight * squared).sum(axis=(1, 2))[has] / area[has]
+    psnr = np.minimum(10 * np.log10(1.0 / np.maximum(mse, 1e-10)), 100.0)
+    ssim_map = tf.image.ssim(a, b, max_val=1.0, filter_size=size,
+                             return_index_map=True).numpy()  # [b, H - size + 1, ...]
+    start = size // 2
+    centres = weight[:, start:start + ssim_map.shape[1], start:start + ssim_map.shape[2]]
+    windows = centres.sum(axis=(1, 2))
+    ssim = (centres * ssim_map).sum(axis=(1, 2))[windows > 0] / windows[windows > 0]
+    return (float(np.mean(psnr)) if len(psnr) else float("nan"),
+            float(np.mean(ssim)) if len(ssim) else float("nan"))
+
+
 class TranslationEvaluator:
     """PSNR/SSIM of a translation model (Keras or exported) on fixed examples of `data`.
 
@@ -122,7 +154,9 @@ class TranslationEvaluator:
                              f"targets {list(made['target'])}, but the model translates "
                              f"{list(want['image'])} to {list(want['target'])}")
         self.real_images = self.target  # what Inception FID compares with
-        self.baseline = summarize(variant_cls.baseline(self.inputs, spec), self.target)
+        self.regions = variant_cls.metric_regions(self.inputs)
+        baseline = variant_cls.baseline(self.inputs, spec)
+        self.baseline = {f"baseline_{k}": v for k, v in self.measure(baseline).items()}
         if self.classifier is not None:
             self.baseline_domains = (self.domain_rate(self.inputs["image"], 1),
                                      self.domain_rate(self.target, 0))
@@ -163,10 +197,17 @@ class TranslationEvaluator:
         logits, _ = self.classifier.predict(widen(images, self.classifier.network.input_shape[-1]))
         return float(np.mean(logits.argmax(1) == domain))
 
+    def measure(self, output) -> dict:
+        """psnr and ssim of `output`, and <region>_psnr, <region>_ssim of each region."""
+        psnr, ssim = summarize(output, self.target)
+        out = {"psnr": psnr, "ssim": ssim}
+        for name, weight in self.regions.items():
+            out[f"{name}_psnr"], out[f"{name}_ssim"] = region_psnr_ssim(output, self.target,
+                                                                        weight)
+        return out
+
     def evaluate(self, samples) -> dict:
-        psnr, ssim = summarize(samples.x, self.target)
-        metrics = {"psnr": psnr, "ssim": ssim, "baseline_psnr": self.baseline[0],
-                   "baseline_ssim": self.baseline[1]}
+        metrics = {**self.measure(samples.x), **self.baseline}
         if self.classifier is not None:
             metrics.update({"domain_b": self.domain_rate(samples.x, 1),
                             "baseline_domain_b": self.baseline_domains[0]})

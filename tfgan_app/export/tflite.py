@@ -40,7 +40,9 @@ def draw_inputs(inputs: dict, count: int, rng: np.random.Generator,
     out = {}
     for name, info in inputs.items():
         shape = (count, *info["shape"])
-        if info["distribution"] == "normal":
+        if info["distribution"] == "constant":  # every example the same (a mask)
+            value = np.broadcast_to(np.asarray(info["value"]), shape)
+        elif info["distribution"] == "normal":
             value = rng.standard_normal(shape)
         elif info["dtype"].startswith("int"):
             value = rng.integers(info["low"], info["high"], shape)

@@ -14,6 +14,7 @@ from tfgan_app.variants import (  # noqa: F401 (imported to register)
     ebgan,
     gan,
     infogan,
+    inpaint,
     lsgan,
     pix2pix,
     wgan,

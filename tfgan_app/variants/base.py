@@ -341,10 +341,12 @@ class GANModel(keras.Model):
     def serving_inputs(self) -> dict:
         """Every `serving_default` input and how to draw valid values for it.
 
-        name -> {"dtype", "shape" (one example's), "distribution": "normal" | "uniform",
-        "low", "high" (uniform; exclusive high for integers), "role"}. The role says what
-        the input means to evaluation: "latent", "class" (generated images should be
-        classified as it) or "category_code" (InfoGAN: should match classes one to one).
+        name -> {"dtype", "shape" (one example's), "distribution": "normal" | "uniform" |
+        "constant" (every example gets "value"), "low", "high" (uniform; exclusive high for
+        integers), "role"}. The role says what the input means to evaluation: "latent",
+        "class" (generated images should be classified as it), "category_code" (InfoGAN:
+        should match classes one to one), "source" (the image translated) or "mask" (the
+        pixels to fill: 1 = missing).
         Written beside exports so clients and tools need no Keras model; int ranges are
         checked by the signature.
         """

@@ -10,6 +10,7 @@ what changes is where an update's inputs come from:
                                                     and what the output should be
     generator_input(inputs)   -> the generator network's input tensor
     baseline(inputs, spec)    -> the trivial answer the metrics compare with
+    metric_regions(inputs)    -> regions measured apart (inpaint's hole), may be empty
 
 The loss hooks keep GANModel's signature, with the generator's inputs in place of the
 condition: `discriminator_loss(target, fake, inputs, inputs, stream)` and
@@ -200,6 +201,12 @@ class ImageToImageModel(GANModel):
                                                  antialias=True), -1.0, 1.0)
         return np.asarray(x, np.float32)
 
+    @classmethod
+    def metric_regions(cls, inputs: dict) -> dict:
+        """Regions measured apart from the whole image: name -> per-pixel weights
+        [b, H, W, 1] in [0, 1] (numpy) for the evaluation inputs; none by default."""
+        return {}
+
     @staticmethod
     def evaluation_data(data):
         """The data the metrics and grids use: the examples held out of training when the
@@ -340,10 +347,13 @@ class ImageToImageModel(GANModel):
             sizes = tf.pad(tf.shape(x)[1:], [[0, len(shape)]])[:len(shape)]
             ok = tf.logical_and(tf.equal(tf.rank(x), len(shape) + 1),
                                 tf.reduce_all(tf.equal(sizes, tf.constant(shape))))
-            checks = [tf.debugging.Assert(ok, [text, tf.shape(x)])]
+            shape_check = tf.debugging.Assert(ok, [text, tf.shape(x)])
             bounds = f"{name} must be in [{info['low']:g}, {info['high']:g}]"
-            checks += [tf.debugging.assert_greater_equal(x, info["low"], message=bounds),
-                       tf.debugging.assert_less_equal(x, info["high"], message=bounds)]
+            # After the shape check: the range checks reduce over the traced rank, and
+            # would otherwise fail first on an input of another rank, naming nothing.
+            with tf.control_dependencies([shape_check]):
+                checks = [tf.debugging.assert_greater_equal(x, info["low"], message=bounds),
+                          tf.debugging.assert_less_equal(x, info["high"], message=bounds)]
             with tf.control_dependencies(checks):
                 out[name] = tf.identity(x)
         return out
