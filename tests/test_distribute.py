@@ -90,6 +90,12 @@ CASES = [  # (variant, extra config): every registered variant at least once
     ("pix2pix", ["pix2pix.l1_weight=10"]),
     # instance norm (per example), R1 with the source held fixed, the generator's average
     ("pix2pix", ["pix2pix.norm=instance", "pix2pix.r1_weight=1", "train.g_ema=0.5"]),
+    # super-resolution: inputs downscaled inside the step, SRResNet's and D's synchronized
+    # batch norm; ESRGAN's relativistic losses take their means over the global batch
+    ("srgan", ["data.image_size=16", "srgan.blocks=1", "srgan.dense_units=8",
+               "srgan.residual=false"]),  # the paper's SRResNet alone
+    ("srgan", ["data.image_size=16", "srgan.blocks=1", "srgan.dense_units=8",
+               "srgan.relativistic=true", "srgan.content=l1", "srgan.adversarial_weight=1"]),
 ]
 
 

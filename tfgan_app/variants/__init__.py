@@ -15,6 +15,7 @@ from tfgan_app.variants import (  # noqa: F401 (imported to register)
     infogan,
     lsgan,
     pix2pix,
+    srgan,
     wgan,
     wgan_gp,
 )
