@@ -74,7 +74,9 @@ class TrainConfig:
                                  "history.csv and TensorBoard; the last epoch is always "
                                  "evaluated); 0: off", min=0, resumable=True)
     eval_samples: int = option(0, "samples per evaluation; 0: 2500 for toy data (the "
-                                  "PacGAN protocol), 2000 for images", min=0, resumable=True)
+                                  "PacGAN protocol), 2000 for images, 1000 examples for "
+                                  "image-to-image (at most the data's)", min=0,
+                               resumable=True)
     export: bool = option(True, "after training, export the generator to export/ "
                                 "(SavedModel and TFLite)", resumable=True)
 

@@ -190,6 +190,7 @@ def for_model(model, data, **kwargs):
 def for_export(meta: dict, data, **kwargs):
     """The evaluator of an export described by `meta` (its tfgan_app.json), as `for_model`."""
     if meta.get("family") == "image":
+        import tfgan_app.variants  # noqa: F401 (registers the variant that makes the examples)
         from tfgan_app import registry
         from tfgan_app.evaluation.translation import TranslationEvaluator
 

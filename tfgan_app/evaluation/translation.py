@@ -55,14 +55,17 @@ class TranslationEvaluator:
       spec: its `TranslationSpec` (`model.spec`, or `spec_from_metadata` of an export).
       num_samples: examples measured (default EXAMPLES, at most the data's size).
       seed: chooses the subset and any randomness of the examples (inpaint's masks).
+      cache_dir, echo: accepted as `Evaluator` takes them; no classifier is needed here.
     """
 
+    available = True  # ground truth is always there (evaluation_data refuses data without)
+    reason = ""
+
     def __init__(self, data, variant_cls, spec, *, num_samples: int | None = None,
-                 seed: int = 0, **_):
+                 seed: int = 0, cache_dir=None, echo=None):
         self.data = variant_cls.evaluation_data(data)
         self.seed = seed
         self.num_samples = min(num_samples or EXAMPLES, self.data.num_examples)
-        self.reason = ""
         x = self.data.take(self.data.sample_indices(self.num_samples, seed))[0]
         self.inputs, self.target = variant_cls.evaluation_examples(x, spec, seed)
         made = {"image": tuple(self.inputs["image"].shape[1:]),
@@ -74,8 +77,6 @@ class TranslationEvaluator:
                              f"{list(want['image'])} to {list(want['target'])}")
         self.real_images = self.target  # what Inception FID compares with
         self.baseline = summarize(variant_cls.baseline(self.inputs, spec), self.target)
-
-    available = True
 
     def sample_model(self, model):
         """The Keras model's outputs (its inference generator) for the fixed inputs."""

@@ -78,7 +78,8 @@ def format_table(result) -> str:
             lines.append(f"{quantize:<9}{report.path.name:<26}{_size(report.bytes):>10}"
                          f"{report.max_abs_error:>13.2e}{psnr:>9}"
                          f"{report.ms_per_sample:>11.3f}")
-        lines.append("(errors against the Keras generator on 64 drawn inputs; latency in "
+        lines.append("(errors against the Keras generator on 64 inputs, drawn or, for "
+                     "image-to-image, made from the training data; latency in "
                      "LiteRT at batch 1, median of 50)")
     return "\n".join(lines)
 

@@ -9,7 +9,11 @@ Signatures:
       (InfoGAN draws its codes from the seed)
       -> {"images": uint8 [num_samples, H, W, C]} or {"points": float32 [num_samples, D]}
          deterministic for a given seed.
-Integer inputs out of range (a label >= num_classes) fail with a message naming the input.
+Image-to-image models define their own (`ImageToImageModel.serving_signatures`):
+  serving_default(image float32 [batch, H, W, C] in [-1, 1] [, mask]) -> {"images": ...}
+  and no `sample` (nothing is drawn from noise); cyclegan adds `inverse`.
+Integer inputs out of range (a label >= num_classes), and images of the wrong shape or out
+of [-1, 1], fail with a message naming the input.
 
 `assets.extra/tfgan_app.json` describes the model for clients and tools (variant, output,
 every input with the distribution its valid values come from); TF Serving ignores it.

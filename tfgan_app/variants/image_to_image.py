@@ -47,7 +47,6 @@ from tfgan_app.variants.base import GANModel, Grid, _float32
 
 EXAMPLE_STREAM = 400  # offset of an update's stream for the randomness of its examples
 GRID_EXAMPLES = 8  # rows of the training sample grid
-GRID_SEED = 7
 
 
 class TranslationSpec(NamedTuple):
@@ -254,9 +253,10 @@ class ImageToImageModel(GANModel):
         """One grid: GRID_EXAMPLES fixed examples of the data, rows of input | output |
         target."""
         data = self.evaluation_data(data)
-        indices = data.sample_indices(GRID_EXAMPLES, GRID_SEED)
+        count = min(GRID_EXAMPLES, data.num_examples)
+        indices = np.sort(rng.choice(data.num_examples, count, replace=False))
         inputs, target = self.evaluation_examples(data.take(indices)[0], self.spec,
-                                                  GRID_SEED)
+                                                  int(rng.integers(1 << 30)))
         return [Grid("", None, {"inputs": inputs, "target": target}, len(target))]
 
     def show_input(self, inputs: dict) -> np.ndarray:
@@ -280,9 +280,8 @@ class ImageToImageModel(GANModel):
         return self.target_shape
 
     def serving_examples(self, data, count: int, seed: int) -> dict:
-        """Serving inputs made from `count` examples of the data (its fixed random subset
-        for `seed`): what int8 calibration and the export checks run on."""
-        data = self.evaluation_data(data)
+        """Serving inputs made from `count` training examples (the data's fixed random
+        subset for `seed`): what int8 calibration and the export checks run on."""
         x = data.take(data.sample_indices(count, seed))[0]
         return self.evaluation_examples(x, self.spec, seed)[0]
 
