@@ -96,6 +96,9 @@ CASES = [  # (variant, extra config): every registered variant at least once
                "srgan.residual=false"]),  # the paper's SRResNet alone
     ("srgan", ["data.image_size=16", "srgan.blocks=1", "srgan.dense_units=8",
                "srgan.relativistic=true", "srgan.content=l1", "srgan.adversarial_weight=1"]),
+    # the content-only warm-up: D's update computed and undone, G's without its GAN term
+    ("srgan", ["data.image_size=16", "srgan.blocks=1", "srgan.dense_units=8",
+               "srgan.pretrain_steps=1"]),
 ]
 
 

@@ -83,6 +83,25 @@ def test_pixel_content_losses():
     np.testing.assert_allclose(model.content_loss(real, fake), [0.25, 0.25])
 
 
+def test_the_warm_up_trains_the_generator_on_content_alone():
+    model, data = tiny_model("srgan", *NETS, "srgan.pretrain_steps=1",
+                             "srgan.adversarial_weight=1")
+    batch = tf.data.Dataset.from_tensors((data.x[:8], data.y[:8]))
+    d_before = [w.numpy() for w in model.discriminator.trainable_weights]
+    g_before = [w.numpy() for w in model.generator.weights]
+    logs = {k: v[0] for k, v in model.fit(batch, verbose=0).history.items()}
+    # the update was undone (its BN statistics too, but the generator's update, which
+    # runs D in training mode on its output, moves them: they are not D's weights)
+    for a, b in zip(d_before, model.discriminator.trainable_weights):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(g_before, model.generator.weights))
+    assert logs["g_loss"] == pytest.approx(logs["content"], rel=1e-6)  # no GAN term
+    logs = {k: v[0] for k, v in model.fit(batch, verbose=0).history.items()}
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(d_before, model.discriminator.trainable_weights))
+    assert logs["g_loss"] == pytest.approx(logs["content"] + logs["g_gan"], rel=1e-5)
+
+
 @pytest.mark.parametrize("extra, message", [
     (["srgan.scale=3"], "config key 'srgan.scale' must be a power of 2"),
     (["data.image_size=24", "srgan.scale=16"], "srgan.scale=16 must divide the image size, "

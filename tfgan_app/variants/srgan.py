@@ -53,6 +53,11 @@ class SRGANConfig(VariantConfig):
                "upscaling of its input and clips to [-1, 1], so it learns only the detail "
                "(a global residual as in VDSR, Kim et al. 2016; not the paper's). Bilinear, "
                "not bicubic: TFLite has no bicubic resize. Converges much faster")
+    pretrain_steps: int = option(
+        0, "the first N generator updates minimize the content loss alone and the "
+           "discriminator is not updated (the paper starts SRGAN from an MSE-trained "
+           "SRResNet): counted by the generator optimizer's checkpointed step, so a resumed "
+           "run continues exactly; D's update is still computed, then undone", min=0)
     blocks: int = option(16, "SRResNet residual blocks (the paper's 16)", min=0)
     dense_units: int = option(1024, "units of the discriminator's hidden dense layer "
                                     "(the paper's 1024)", min=1)
@@ -67,12 +72,17 @@ class ClipImage(layers.Layer):
 
 
 def residual_generator(body, scale: int) -> keras.Model:
-    """clip(bilinear upscaling of the input + body(input)): `body` learns the detail.
+    """clip(bilinear upscaling of the input + body(input)): `body` learns the detail, its
+    last convolution zero-initialized.
 
     Args:
       body: a generator image [b, h, w, C] -> [b, scale h, scale w, C] (the SRResNet).
       scale: its upscaling factor.
     """
+    # The detail starts at 0 (tanh(0)): the first output is the bilinear upscaling, a
+    # good answer to improve on, not the noise of a random network added to it.
+    last = body.get_layer("out")
+    last.kernel.assign(tf.zeros_like(last.kernel))
     image = keras.Input(body.input_shape[1:], name="image")
     h, w = body.input_shape[1:3]
     up = layers.Resizing(h * scale, w * scale, interpolation="bilinear", name="bilinear")(image)
@@ -175,6 +185,19 @@ class SRGAN(ImageToImageModel):
                 - tf.cast(features(real), tf.float32)) * VGG_RESCALE
         return losses.per_example(tf.square(diff))
 
+    def pretrained(self):
+        """True (a tensor) once the content-only warm-up (srgan.pretrain_steps) is over."""
+        return self.g_optimizer.iterations >= self.options.pretrain_steps
+
+    def discriminator_step(self, real, labels, stream: int):
+        """D's update, undone during the warm-up (no tf.cond: an optimizer step inside a
+        cond branch cannot synchronize replicas; see GANModel._undo_unless)."""
+        if not self.options.pretrain_steps:
+            return super().discriminator_step(real, labels, stream)
+        state = list(self.discriminator.weights) + self.optimizer_state(self.d_optimizer)
+        update = super().discriminator_step
+        return self._undo_unless(self.pretrained(), state, lambda: update(real, labels, stream))
+
     def discriminator_loss(self, real, fake, labels, cond, stream):
         real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, cond)
         if self.options.relativistic:
@@ -189,7 +212,10 @@ class SRGAN(ImageToImageModel):
         else:
             gan = losses.modified_generator_loss(fake_logits)
         content = self.content_loss(real, fake)
-        return {"g_loss": content + self.options.adversarial_weight * gan, "g_gan": gan,
+        weight = tf.constant(self.options.adversarial_weight, tf.float32)
+        if self.options.pretrain_steps:
+            weight = tf.where(self.pretrained(), weight, 0.0)
+        return {"g_loss": content + weight * gan, "g_gan": gan,
                 "content": content}
 
     # -- export ----------------------------------------------------------------------------
