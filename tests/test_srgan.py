@@ -39,6 +39,15 @@ def test_examples_are_the_bicubic_downscaled_image_and_the_image():
         atol=1e-6)
 
 
+def test_the_residual_generator_starts_as_bilinear_upscaling():
+    model, data = tiny_model("srgan", *NETS, "srgan.residual=true")
+    inputs, _ = model.evaluation_examples(data.take(np.arange(3))[0], model.spec, 0)
+    want = np.clip(tf.image.resize(inputs["image"], (16, 16), "bilinear"), -1, 1)
+    np.testing.assert_allclose(model.infer_serving(inputs), want, atol=1e-6)
+    model, _ = tiny_model("srgan", *NETS, "srgan.residual=false")
+    assert model.generator.get_layer("sample").activation is keras.activations.tanh
+
+
 def test_scale_two_on_digits_by_default():
     model, _ = tiny_model("srgan", "data.dataset=digits", "srgan.blocks=1",
                           "srgan.dense_units=8")
@@ -178,7 +187,7 @@ def test_serving_takes_the_low_resolution_image_and_returns_the_large_one(run_di
     from ai_edge_litert.interpreter import Interpreter
 
     ops = {op["op_name"] for op in Interpreter(model_path=str(lite))._get_ops_details()}
-    assert {"DEPTH_TO_SPACE", "PRELU"} <= ops, ops
+    assert {"DEPTH_TO_SPACE", "PRELU", "RESIZE_BILINEAR"} <= ops, ops  # srgan.residual
 
 
 def test_evaluate_the_run_and_its_export_alike(run_dir, capsys, tmp_path):
