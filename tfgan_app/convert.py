@@ -22,10 +22,10 @@ from tfgan_app import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tfgan_app.data import DATASET_SPECS
+    from tfgan_app.data import spec_list
     from tfgan_app.data.writers import FORMATS, IMAGE_FORMATS
 
-    specs = "\n".join(f"  {spec:<18} {text}" for spec, text in DATASET_SPECS.items())
+    specs = spec_list()
     parser = argparse.ArgumentParser(
         prog="python -m tfgan_app.convert", epilog=__doc__.split("\n", 2)[2]
         + f"\ndatasets (--dataset):\n{specs}\n",

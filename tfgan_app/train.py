@@ -12,7 +12,7 @@ from tfgan_app import cli
 def build_parser() -> argparse.ArgumentParser:
     import tfgan_app.variants  # noqa: F401 (registers every variant for the list below)
     from tfgan_app import registry
-    from tfgan_app.data import DATASET_SPECS
+    from tfgan_app.data import spec_list
 
     def listing(family):
         return "\n".join(f"  {name:<10} {summary}"
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     variants = (f"{listing('noise')}\n\n  image to image (paired or single-image datasets "
                 f"below):\n{listing('image')}")
-    datasets = "\n".join(f"  {spec:<18} {text}" for spec, text in DATASET_SPECS.items())
+    datasets = spec_list()
     epilog = textwrap.dedent("""
         variants:
         {variants}

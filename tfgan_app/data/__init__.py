@@ -9,7 +9,7 @@ from tfgan_app.data.sources import DATASET_SPECS, PAIRED_SPECS, UNALIGNED_SPECS,
 from tfgan_app.option import option
 
 __all__ = ["DATASET_SPECS", "PAIRED_SPECS", "UNALIGNED_SPECS", "DataConfig", "Dataset", "Pairing",
-           "load_dataset", "load_from_config"]
+           "load_dataset", "load_from_config", "spec_list"]
 
 # data.cache=auto reads a streamed dataset into memory when it decodes to at most this.
 CACHE_AUTO_BYTES = 512 << 20
@@ -20,10 +20,14 @@ class DataConfig:
     """Where the training data comes from (`data.*` keys)."""
 
     dataset: str = option("digits", "dataset spec: " + ", ".join(DATASET_SPECS))
-    image_size: int = option(0, "resize images to this square size; 0 keeps the dataset's "
-                                "own size (digits: 16, shapes: 64)", min=0)
-    channels: int = option(0, "convert images to 1 (grayscale) or 3 (RGB) channels; 0 keeps "
-                              "the dataset's own (streamed sources and shapes)", min=0, max=3)
+    image_size: int = option(0, "resize images (both halves of paired data) to this square "
+                                "size; 0 keeps the dataset's own (digits, edges2digits: 16, "
+                                "shapes: 64); photos (default 64) and gray2color (32) crop "
+                                "their patches at it", min=0)
+    channels: int = option(0, "convert images (both halves of paired data) to 1 (grayscale) "
+                              "or 3 (RGB) channels; 0 keeps the dataset's own, per half "
+                              "(streamed sources and shapes; in-memory data keeps its own)",
+                           min=0, max=3)
     toy_samples: int = option(10000, "points drawn for ring, grid and gauss1d",
                                    min=1)
     shapes_samples: int = option(100_000, "examples of the procedural shapes dataset "
@@ -36,6 +40,12 @@ class DataConfig:
     cache: Literal["auto", "on", "off"] = option(
         "auto", "hold a streamed dataset (folder, tfrecord, tfds, shapes) in memory as uint8 "
                 "after one read; auto: when it decodes to at most 512 MiB")
+
+
+def spec_list() -> str:
+    """Every dataset spec with its description, one aligned line each (for --help)."""
+    width = max(map(len, DATASET_SPECS))
+    return "\n".join(f"  {spec:<{width}} {text}" for spec, text in DATASET_SPECS.items())
 
 
 def load_from_config(cfg: DataConfig, seed: int) -> Dataset:

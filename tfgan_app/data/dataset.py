@@ -185,8 +185,11 @@ class Dataset:
         """The first `count` examples only (`data.max_examples`)."""
         if count >= self.num_examples:
             return self
+        # Unaligned example i's source is the ground truth's example i mod nA: keep those.
+        truth = None if self.ground_truth is None else self.ground_truth.limit(count)
         return dataclasses.replace(self, num_examples=count, reader=self.reader.limit(count),
-                                   fingerprint=f"{self.fingerprint}:first{count}")
+                                   fingerprint=f"{self.fingerprint}:first{count}",
+                                   ground_truth=truth)
 
     def with_labels(self, labels: np.ndarray) -> Dataset:
         """The same examples with other labels (e.g. acgan's hidden labels, -1)."""

@@ -39,22 +39,22 @@ PATCHES_PER_PHOTO = 1000  # about this many grid positions per photo, whatever t
 PATCH_BYTES_PER_PHOTO = 12 << 20  # fewer grid positions for large crops: memory stays small
 # Patches whose luma varies less (std, of 255) are plain sky or background: left out.
 MIN_PATCH_STD = 8.0
-PHOTO_NAMES = ("china", "flower")
 PHOTOS_SIZE = 64
 GRAY2COLOR_SIZE = 32
 
 
-def unaligned_indices(index, count_a: int, count_b: int):
-    """(A index, B index) of unaligned example `index` (int64 tensors, any shape).
-
-    A index = index mod nA; B index = perm(index) mod nB, `perm` a permutation of
-    range(max(nA, nB)) fixed by PAIRING_SEED and the two counts.
-    """
-    count = max(count_a, count_b)
-    index = tf.cast(index, tf.int64)
+def pairing_permutation(index, count_a: int, count_b: int):
+    """perm(index): the unaligned pairing's permutation of range(max(nA, nB)), fixed by
+    PAIRING_SEED and the two counts (int64 tensors, any shape)."""
     key = tf.constant([PAIRING_SEED, count_a * 1_000_003 + count_b], tf.int64)
-    permuted = tf.random.experimental.index_shuffle(index, key, count - 1)
-    return index % count_a, permuted % count_b
+    return tf.random.experimental.index_shuffle(tf.cast(index, tf.int64), key,
+                                                max(count_a, count_b) - 1)
+
+
+def unaligned_indices(index, count_a: int, count_b: int):
+    """(A index, B index) of unaligned example `index`: (index mod nA, perm(index) mod nB)."""
+    index = tf.cast(index, tf.int64)
+    return index % count_a, pairing_permutation(index, count_a, count_b) % count_b
 
 
 def pair_datasets(source: Dataset, target: Dataset, *, aligned: bool, name: str,
@@ -105,13 +105,15 @@ def pair_datasets(source: Dataset, target: Dataset, *, aligned: bool, name: str,
 
 def _zipped_streams(a: StreamReader, b: StreamReader, count: int,
                     pairing: Pairing) -> StreamReader:
-    """Pass p pairs position j of A's pass-p order with position j of B's, each repeated
-    to `count` records (the larger collection's size)."""
+    """Pass p pairs position j of A's pass-p order with position j of B's (B shuffled
+    from another seed), each repeated to `count` records (the larger collection's size)."""
 
     def records(seed, pass_index):
+        # B's order from another seed: two collections of one size would otherwise be
+        # shuffled alike, pairing the same records in every pass.
         return tf.data.Dataset.zip({
             "a": a.pass_records(seed, pass_index).repeat().take(count),
-            "b": b.pass_records(seed, pass_index).repeat().take(count)})
+            "b": b.pass_records(seed + PAIRING_SEED, pass_index).repeat().take(count)})
 
     def decode(record):
         (xa, ya), (xb, _) = a.decode(record["a"]), b.decode(record["b"])
@@ -145,7 +147,8 @@ def map_examples(data: Dataset, fn, **changes) -> Dataset:
 
 
 def swapped(data: Dataset) -> Dataset:
-    """Paired data with source and target exchanged (`data.pair_direction=b_to_a`)."""
+    """Paired data with source and target exchanged (`data.pair_direction=b_to_a`); the
+    labels stay those of the examples' A halves."""
     pair = data.pair
     flipped = pair.swapped()
 
@@ -172,8 +175,9 @@ def edge_map(images01: np.ndarray) -> np.ndarray:
 def edges2digits(digits: Dataset, aligned: bool) -> Dataset:
     """Edge maps (source) and the digits they outline (target), from the `digits` dataset.
 
-    Unaligned: the same two collections of 1797 images joined by the unaligned pairing,
-    with the aligned dataset as its ground truth; labels are the source's digit class.
+    Labels are the digit classes of the edge maps (A). Unaligned: the same two collections
+    of 1797 images joined by the unaligned pairing, with the aligned dataset as its ground
+    truth.
     """
     x = digits.reader.x  # float32 in [-1, 1]
     edges = edge_map((x + 1.0) / 2.0) * 2.0 - 1.0
@@ -207,7 +211,8 @@ def _crops(photo: np.ndarray, size: int, width: int, count: int) -> np.ndarray:
 
 def photo_patches(size: int) -> tuple[tuple[np.ndarray, np.ndarray],
                                       tuple[np.ndarray, np.ndarray]]:
-    """((train patches, photo labels), (held-out patches, labels)) of the sample photos.
+    """((train patches, photo index), (held-out patches, photo index)) of the sample
+    photos (0: china.jpg, 1: flower.jpg).
 
     Training: a grid of about 1000 crops over each photo's left part and their mirror
     images, less the plain ones (luma std < 8 of 255: sky, dark background); about 3,000
@@ -231,20 +236,21 @@ def photo_patches(size: int) -> tuple[tuple[np.ndarray, np.ndarray],
             (np.concatenate(held), np.concatenate(held_y)))
 
 
-def _photo_dataset(name: str, x: np.ndarray, y: np.ndarray, fingerprint: str,
-                   pair: Pairing | None = None, held_out: Dataset | None = None) -> Dataset:
-    return Dataset(name=name, num_examples=len(x), shape=x.shape[1:],
-                   num_classes=len(PHOTO_NAMES), reader=ArrayReader(x, y),
-                   class_names=list(PHOTO_NAMES), fingerprint=fingerprint, pair=pair,
-                   held_out=held_out)
+def _photo_dataset(name: str, x: np.ndarray, fingerprint: str, pair: Pairing | None = None,
+                   held_out: Dataset | None = None) -> Dataset:
+    """Patches without labels: which photo a patch comes from is no class worth a domain
+    classifier (one tells them apart at once)."""
+    return Dataset(name=name, num_examples=len(x), shape=x.shape[1:], num_classes=0,
+                   reader=ArrayReader(x, np.zeros(len(x), np.int32)),
+                   fingerprint=fingerprint, pair=pair, held_out=held_out)
 
 
 def load_photos(image_size: int) -> Dataset:
-    """uint8 RGB patches of the two sample photos, labelled by photo, with held-out ones."""
+    """uint8 RGB patches of the two sample photos, with held-out ones."""
     size = image_size or PHOTOS_SIZE
-    (x, y), (hx, hy) = photo_patches(size)
-    held = _photo_dataset("photos:held_out", hx, hy, f"photos-held-v1-{size}")
-    return _photo_dataset("photos", x, y, f"photos-v1-{size}", held_out=held)
+    (x, _), (hx, _) = photo_patches(size)
+    held = _photo_dataset("photos:held_out", hx, f"photos-held-v1-{size}")
+    return _photo_dataset("photos", x, f"photos-v1-{size}", held_out=held)
 
 
 def grayscale(rgb: np.ndarray) -> np.ndarray:
@@ -258,8 +264,8 @@ def load_gray2color(image_size: int) -> Dataset:
     """Aligned patches: grayscale source (1 channel), colour target (3 channels)."""
     size = image_size or GRAY2COLOR_SIZE
     pairing = Pairing(1, 3, aligned=True)
-    (x, y), (hx, hy) = photo_patches(size)
-    held = _photo_dataset("gray2color:held_out", pairing.join(grayscale(hx), hx), hy,
+    (x, _), (hx, _) = photo_patches(size)
+    held = _photo_dataset("gray2color:held_out", pairing.join(grayscale(hx), hx),
                           f"gray2color-held-v1-{size}", pairing)
-    return _photo_dataset("gray2color", pairing.join(grayscale(x), x), y,
+    return _photo_dataset("gray2color", pairing.join(grayscale(x), x),
                           f"gray2color-v1-{size}", pairing, held)

@@ -9,6 +9,7 @@ inside the tf.data pipeline and stay uint8 until batched.
 
 from __future__ import annotations
 
+import dataclasses
 import glob as globlib
 import hashlib
 import json
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tfgan_app.data import paired, toy
-from tfgan_app.data.dataset import ArrayReader, Dataset, IndexedReader, StreamReader
+from tfgan_app.data.dataset import ArrayReader, Dataset, IndexedReader, Pairing, StreamReader
 from tfgan_app.errors import DataError, RunFailure
 
 log = logging.getLogger("tfgan_app")
@@ -42,8 +43,8 @@ DATASET_SPECS = {
                      "writes them)",
     "npz:PATH": "a .npz file: images under 'x' or 'images' (NHW or NHWC), or points [N, 2]; "
                 "optional labels under 'y' or 'labels'",
-    "photos": "64x64 RGB patches of scikit-learn's two sample photos (about 2,800, and a "
-              "held-out strip), offline",
+    "photos": "about 3,100 textured 64x64 RGB patches of scikit-learn's two sample photos, "
+              "no labels, with a held-out strip (Dataset.held_out), offline",
 }
 # Image-to-image data: each example is a source and a target (see data/paired.py).
 PAIRED_SPECS = {
@@ -221,16 +222,132 @@ def _pil_decode(path, channels: int):
     return array[..., None] if channels == 1 else array
 
 
+def fit_image(image, size: int):
+    """A uint8 [H, W, C] image tensor as size x size (resized only when it is not)."""
+    import tensorflow as tf
+
+    shape = tf.shape(image)
+    same = tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size))
+    image = tf.cond(same, lambda: image, lambda: resize_uint8(image, size))
+    return tf.ensure_shape(image, [size, size, image.shape[-1]])
+
+
 def decode_image(encoded, channels: int, size: int):
     """Encoded PNG/JPEG/GIF/BMP bytes -> uint8 [size, size, channels] (resized if needed)."""
     import tensorflow as tf
 
     image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
-    image = tf.ensure_shape(image, [None, None, channels])
-    shape = tf.shape(image)
-    same = tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size))
-    image = tf.cond(same, lambda: image, lambda: resize_uint8(image, size))
-    return tf.ensure_shape(image, [size, size, channels])
+    return fit_image(tf.ensure_shape(image, [None, None, channels]), size)
+
+
+def _image_files(root: Path) -> list[Path]:
+    """The image files under `root` (recursively), sorted."""
+    return [f for f in sorted(root.rglob("*"))
+            if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file()]
+
+
+def _no_images(root: Path) -> DataError:
+    return DataError(f"image folder {root} contains no images "
+                     f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
+
+
+def _folder_images(root: Path) -> list[Path]:
+    """`_image_files(root)`, with an error for a missing folder or one without images."""
+    if not root.is_dir():
+        raise DataError(f"image folder not found: {root}")
+    files = _image_files(root)
+    if not files:
+        raise _no_images(root)
+    return files
+
+
+def _probe_all(files: list[Path]) -> list:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(_probe, files, chunksize=256))
+
+
+def _readable(where, files: list[Path], probes: list) -> list[bool]:
+    """Which files could be read: warns about each one that could not, and raises a
+    DataError when none could."""
+    ok = [not isinstance(probe, Exception) for probe in probes]
+    for f, probe, good in zip(files, probes, ok):
+        if not good:
+            log.warning("skipping unreadable image %s (%s)", f, probe)
+    if not any(ok):
+        raise DataError(f"image folder {where}: none of its {len(files)} image files "
+                        "could be read")
+    if not all(ok):
+        log.warning("%s: skipped %d unreadable of %d image files", where,
+                    ok.count(False), len(files))
+    return ok
+
+
+def _one_size(sizes: set, image_size: int, where) -> int:
+    """The square size images of `sizes` ((width, height)s) are read at: data.image_size,
+    else their one common size, which must be square."""
+    if image_size:
+        return image_size
+    if len(sizes) > 1:
+        listed = ", ".join(f"{w}x{h}" for w, h in sorted(sizes)[:4])
+        raise DataError(f"images in {where} have different sizes ({listed}); "
+                        "set data.image_size to resize them to one square size")
+    width, height = next(iter(sizes))
+    if width != height:
+        raise DataError(f"images in {where} are {width}x{height}, not square; set "
+                        "data.image_size to resize them to a square size")
+    return width
+
+
+def _read_file(file, native, channels: int):
+    """uint8 [H, W, channels] of the image file `file` (a string tensor): TensorFlow decodes
+    it when `native` (a bool tensor), else Pillow (e.g. WebP)."""
+    import tensorflow as tf
+
+    def with_tf():
+        image = tf.io.decode_image(tf.io.read_file(file), channels=channels,
+                                   expand_animations=False)
+        return tf.ensure_shape(image, [None, None, channels])
+
+    def with_pillow():
+        image = tf.numpy_function(lambda p: _pil_decode(p, channels), [file], tf.uint8)
+        return tf.ensure_shape(image, [None, None, channels])
+
+    return tf.cond(native, with_tf, with_pillow)
+
+
+def _file_table(files: list[Path], channels: int):
+    """(paths, TensorFlow-decodable) string and bool tensors of `files` read as `channels`
+    (TensorFlow decodes BMP only to 3 or 4 channels: Pillow converts those to grayscale)."""
+    import tensorflow as tf
+
+    native = [f.suffix.lower() in TF_DECODABLE and not (f.suffix.lower() == ".bmp"
+                                                        and channels == 1) for f in files]
+    return tf.constant(np.array([str(f) for f in files])), tf.constant(np.array(native))
+
+
+def _files_dataset(name: str, files: list[Path], labels: np.ndarray, size: int,
+                   channels: int, num_classes: int = 0, **extra) -> Dataset:
+    """The images `files` (with `labels`), read by index at size x size, `channels`."""
+    import tensorflow as tf
+
+    paths, native = _file_table(files, channels)
+    labels_t = tf.constant(labels)
+
+    def read(index):
+        image = _read_file(tf.gather(paths, index), tf.gather(native, index), channels)
+        return fit_image(image, size), tf.gather(labels_t, index)
+
+    return Dataset(name=name, num_examples=len(files), shape=(size, size, channels),
+                   num_classes=num_classes, reader=IndexedReader(read, labels), **extra)
+
+
+def _digest(root: Path, entries) -> str:
+    """A short content id from (file, label, bytes) entries (the file sizes come from the
+    probes: no second stat)."""
+    digest = hashlib.sha1()
+    for f, label, nbytes in entries:
+        digest.update(f"{f.relative_to(root)}:{label}:{nbytes}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def load_folder(path: str, image_size: int, channels: int) -> Dataset:
@@ -239,70 +356,129 @@ def load_folder(path: str, image_size: int, channels: int) -> Dataset:
     Every file's header is checked up front (unreadable files are skipped with a warning),
     which also gives the image sizes and whether the folder is all grayscale.
     """
-    import tensorflow as tf
-
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"image folder not found: {root}")
     subdirs = sorted(d for d in root.iterdir() if d.is_dir())
     class_names = [d.name for d in subdirs] if subdirs else None
     sources = [(d, i) for i, d in enumerate(subdirs)] if subdirs else [(root, 0)]
-    files = [(f, label) for d, label in sources for f in sorted(d.rglob("*"))
-             if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file()]
-    if not files:
-        raise DataError(f"image folder {root} contains no images "
-                        f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        probes = list(pool.map(_probe, [f for f, _ in files], chunksize=256))
-    kept, sizes, gray = [], set(), True
-    for (f, label), probe in zip(files, probes):
-        if isinstance(probe, Exception):
-            log.warning("skipping unreadable image %s (%s)", f, probe)
-            continue
-        kept.append((f, label, probe[2]))
-        sizes.add(probe[0])
-        gray = gray and probe[1]
-    if not kept:
-        raise DataError(f"image folder {root}: none of its {len(files)} image files "
-                        "could be read")
-    if len(kept) < len(files):
-        log.warning("%s: skipped %d unreadable of %d image files", root,
-                    len(files) - len(kept), len(files))
-    if not image_size and len(sizes) > 1:
-        listed = ", ".join(f"{w}x{h}" for w, h in sorted(sizes)[:4])
-        raise DataError(f"images in {root} have different sizes ({listed}); "
-                        "set data.image_size to resize them to one square size")
-    width, height = next(iter(sizes))
-    if not image_size and width != height:
-        raise DataError(f"images in {root} are {width}x{height}, not square; set "
-                        "data.image_size to resize them to a square size")
-    size = image_size or width
-    channels = channels or (1 if gray else 3)
-    paths = np.array([str(f) for f, _, _ in kept])
-    labels = np.array([label for _, label, _ in kept], np.int32)
-    native = np.array([f.suffix.lower() in TF_DECODABLE for f, _, _ in kept])
-    paths_t, labels_t, native_t = tf.constant(paths), tf.constant(labels), tf.constant(native)
+    listed = [(f, label) for d, label in sources for f in _image_files(d)]
+    if not listed:
+        raise _no_images(root)
+    files, labels = zip(*listed)
+    probes = _probe_all(list(files))
+    kept = [(f, label, probe) for f, label, probe, good
+            in zip(files, labels, probes, _readable(root, files, probes)) if good]
+    size = _one_size({probe[0] for _, _, probe in kept}, image_size, root)
+    channels = channels or (1 if all(probe[1] for _, _, probe in kept) else 3)
+    digest = _digest(root, [(f, label, probe[2]) for f, label, probe in kept])
+    return _files_dataset(f"folder:{root.name}", [f for f, _, _ in kept],
+                          np.array([label for _, label, _ in kept], np.int32), size, channels,
+                          num_classes=len(subdirs), class_names=class_names,
+                          fingerprint=f"folder-{digest}-{size}-{channels}")
+
+
+def _two_folders(spec: str, rest: str) -> tuple[Path, Path]:
+    parts = rest.split(",")
+    if len(parts) != 2 or not all(parts):
+        raise DataError(f"{spec}: expected two folders separated by one comma, "
+                        f"{spec.partition(':')[0]}:DIR_A,DIR_B")
+    return Path(parts[0]), Path(parts[1])
+
+
+def _names(root: Path, files: list[Path]) -> dict[str, Path]:
+    """{name: file}: each file's path under `root` without its extension, the key that
+    matches a source with its target."""
+    names = {}
+    for f in files:
+        name = f.relative_to(root).with_suffix("").as_posix()
+        if name in names:
+            raise DataError(f"{root}: {names[name].name} and {f.name} have the same name; "
+                            "files pair by name without extension, so keep one")
+        names[name] = f
+    return names
+
+
+def _listed(names, limit: int = 3) -> str:
+    names = sorted(names)
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+
+def load_pair_folders(spec: str, rest: str, image_size: int, channels: int) -> Dataset:
+    """`pairs:DIR_A,DIR_B`: aligned pairs, A's file NAME.* with B's NAME.* (any extension,
+    same path under each folder); each half keeps its own channels unless data.channels."""
+    dir_a, dir_b = _two_folders(spec, rest)
+    names_a, names_b = (_names(root, _folder_images(root)) for root in (dir_a, dir_b))
+    only_a, only_b = set(names_a) - set(names_b), set(names_b) - set(names_a)
+    if only_a or only_b:
+        problems = [f"{len(only)} of the {len(mine)} images in {root} have no namesake in "
+                    f"{other}" + (f" ({_listed(only)})" if only else "")
+                    for only, mine, root, other in ((only_a, names_a, dir_a, dir_b),
+                                                    (only_b, names_b, dir_b, dir_a)) if only]
+        raise DataError(f"{spec}: {'; '.join(problems)}. Pairs match by file name (without "
+                        "extension): rename or remove the unmatched files")
+    names = sorted(names_a)
+    halves = [[names_a[n] for n in names], [names_b[n] for n in names]]
+    probes = [_probe_all(files) for files in halves]
+    ok = np.logical_and(*[_readable(root, files, probe) for root, files, probe
+                          in zip((dir_a, dir_b), halves, probes)])
+    if not ok.all():
+        log.warning("%s: left out %d of %d pairs with an unreadable image", spec,
+                    int((~ok).sum()), len(ok))
+    if not ok.any():
+        raise DataError(f"{spec}: none of its {len(ok)} pairs has two readable images")
+    keep = np.flatnonzero(ok)
+    sizes = {probe[i][0] for probe in probes for i in keep}
+    size = _one_size(sizes, image_size, f"{dir_a} and {dir_b}")
+    parts = []
+    for root, files, probe in zip((dir_a, dir_b), halves, probes):
+        own = channels or (1 if all(probe[i][1] for i in keep) else 3)
+        digest = _digest(root, [(files[i], 0, probe[i][2]) for i in keep])
+        parts.append(_files_dataset(f"folder:{root.name}", [files[i] for i in keep],
+                                    np.zeros(len(keep), np.int32), size, own,
+                                    fingerprint=f"{digest}-{own}"))
+    return paired.pair_datasets(
+        *parts, aligned=True, name=f"pairs:{dir_a.name},{dir_b.name}",
+        fingerprint=f"pairs-{parts[0].fingerprint}-{parts[1].fingerprint}-{size}")
+
+
+def load_side_by_side(spec: str, path: str, image_size: int, channels: int) -> Dataset:
+    """`pairs:DIR`: each file holds a pair side by side, A on the left and B on the right
+    (width = 2 x height: pix2pix's datasets); both halves get the file's channels."""
+    import tensorflow as tf
+
+    root = Path(path)
+    files = _folder_images(root)
+    probes = _probe_all(files)
+    kept = [(f, probe) for f, probe, good in zip(files, probes, _readable(root, files, probes))
+            if good]
+    wrong = [f"{f.name} ({w}x{h})" for f, ((w, h), _, _) in kept if w != 2 * h]
+    if wrong:
+        raise DataError(f"{spec}: side-by-side pairs must be twice as wide as high (A|B); "
+                        f"{len(wrong)} of {len(kept)} images are not: {_listed(wrong)}")
+    size = _one_size({(w // 2, h) for _, ((w, h), _, _) in kept}, image_size, root)
+    channels = channels or (1 if all(probe[1] for _, probe in kept) else 3)
+    paths, native = _file_table([f for f, _ in kept], channels)
+    pairing = Pairing(channels, channels, aligned=True)
 
     def read(index):
-        file = tf.gather(paths_t, index)
+        image = _read_file(tf.gather(paths, index), tf.gather(native, index), channels)
+        half = tf.shape(image)[1] // 2
+        return (pairing.join(fit_image(image[:, :half], size), fit_image(image[:, half:], size)),
+                tf.constant(0, tf.int32))
 
-        def with_tf():
-            return decode_image(tf.io.read_file(file), channels, size)
+    digest = _digest(root, [(f, 0, probe[2]) for f, probe in kept])
+    return Dataset(name=f"pairs:{root.name}", num_examples=len(kept),
+                   shape=(size, size, pairing.channels), num_classes=0,
+                   reader=IndexedReader(read), pair=pairing,
+                   fingerprint=f"pairs-{digest}-{size}-{channels}")
 
-        def with_pillow():
-            image = tf.numpy_function(lambda p: _pil_decode(p, channels), [file], tf.uint8)
-            return resize_uint8(tf.ensure_shape(image, [None, None, channels]), size)
 
-        image = tf.cond(tf.gather(native_t, index), with_tf, with_pillow)
-        return tf.ensure_shape(image, [size, size, channels]), tf.gather(labels_t, index)
-
-    digest = hashlib.sha1()
-    for f, label, nbytes in kept:  # the file sizes come from the probes: no second stat
-        digest.update(f"{f.relative_to(root)}:{label}:{nbytes}\n".encode())
-    return Dataset(name=f"folder:{root.name}", num_examples=len(kept),
-                   shape=(size, size, channels), num_classes=len(subdirs) if subdirs else 0,
-                   reader=IndexedReader(read, labels), class_names=class_names,
-                   fingerprint=f"folder-{digest.hexdigest()[:16]}-{size}-{channels}")
+def load_unpaired_folders(spec: str, rest: str, image_size: int, channels: int) -> Dataset:
+    """`unpaired:DIR_A,DIR_B`: two folders of any sizes, unaligned (data/paired.py)."""
+    dir_a, dir_b = _two_folders(spec, rest)
+    a, b = (load_folder(str(d), image_size, channels) for d in (dir_a, dir_b))
+    return paired.pair_datasets(a, b, aligned=False, name=f"unpaired:{dir_a.name},{dir_b.name}")
 
 
 def block_shuffle(records, seed: int, pass_index, window: int = 4096):
@@ -422,9 +598,14 @@ def _tfds_download_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def load_tfds(name: str, split: str, image_size: int, channels: int) -> Dataset:
+def load_tfds(name: str, split: str, image_size: int, channels: int,
+              default_size: int = 0) -> Dataset:
     """A TFDS image dataset, streamed: records in the prepared files' order, shuffled within
-    windows per pass, images decoded by the pipeline (not by TFDS) so they stay uint8."""
+    windows per pass, images decoded by the pipeline (not by TFDS) so they stay uint8.
+
+    `default_size`: the size to read images of no fixed size at (cycle_gan's are all 256)
+    when data.image_size is 0; without one such images need data.image_size.
+    """
     import tensorflow as tf
 
     try:
@@ -433,7 +614,7 @@ def load_tfds(name: str, split: str, image_size: int, channels: int) -> Dataset:
         raise RunFailure(f"tensorflow-datasets cannot be imported ({exc}); "
                          "reinstall with `pip install -e .`") from exc
     spec = f"tfds:{name}:{split}"
-    if name not in tfds.list_builders():
+    if name.partition("/")[0] not in tfds.list_builders():
         raise DataError(f"{spec}: TFDS has no dataset named '{name}'")
     options = dict(split=split, with_info=True, shuffle_files=False,
                    decoders={"image": tfds.decode.SkipDecoding()})
@@ -446,8 +627,10 @@ def load_tfds(name: str, split: str, image_size: int, channels: int) -> Dataset:
                 f"{spec}: the dataset is not in the TFDS data dir ({data_dir}) and the "
                 "download server cannot be reached (offline?). On a connected machine run "
                 f"`tfds build {name}` and copy its data dir here (or set TFDS_DATA_DIR), "
-                "or use an offline dataset: digits, ring, grid, gauss1d, shapes, "
-                "folder:PATH, tfrecord:GLOB, npz:PATH") from exc
+                "or use an offline dataset: digits, ring, grid, gauss1d, shapes, photos, "
+                "folder:PATH, tfrecord:GLOB, npz:PATH; pairs: edges2digits, "
+                "edges2digits_unpaired, gray2color, pairs:DIR_A,DIR_B, pairs:DIR, "
+                "unpaired:DIR_A,DIR_B") from exc
         log.info("downloading %s into %s", name, data_dir)
         try:
             _, info = tfds.load(name, download=True, **options)
@@ -459,12 +642,14 @@ def load_tfds(name: str, split: str, image_size: int, channels: int) -> Dataset:
     if "image" not in features:
         raise DataError(f"{spec}: no 'image' feature (features: {', '.join(features)})")
     shape = tuple(features["image"].shape)
-    if len(shape) != 3 or shape[-1] not in (1, 3) or None in shape[:2]:
-        raise DataError(f"{spec}: images must have a fixed size and 1 or 3 channels; "
-                        f"got shape {shape}")
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise DataError(f"{spec}: images must have 1 or 3 channels; got shape {shape}")
+    if None in shape[:2] and not (image_size or default_size):
+        raise DataError(f"{spec}: images have no fixed size (shape {shape}); set "
+                        "data.image_size")
     num_classes = features["label"].num_classes if "label" in features else 0
     class_names = list(features["label"].names) if "label" in features else None
-    size = image_size or max(shape[:2])
+    size = image_size or (default_size if None in shape[:2] else max(shape[:2]))
     channels = channels or shape[-1]
 
     def load():
@@ -492,6 +677,20 @@ def load_tfds(name: str, split: str, image_size: int, channels: int) -> Dataset:
                    reader=StreamReader(records, decode), class_names=class_names,
                    fingerprint=f"tfds-{name}-{split}-{info.version}-{num_examples}-{size}"
                                f"-{channels}")
+
+
+CYCLE_GAN_SIZE = 256  # every image of TFDS's cycle_gan datasets is 256x256
+
+
+def load_cycle_gan(name: str, split: str, image_size: int, channels: int) -> Dataset:
+    """`tfds:cycle_gan/NAME[:test]`: unaligned pairs of the trainA and trainB splits (testA
+    and testB with :test), both streamed; labels are not kept (the halves are the
+    domains)."""
+    a, b = (load_tfds(f"cycle_gan/{name}", f"{split}{half}", image_size, channels,
+                      CYCLE_GAN_SIZE) for half in "AB")
+    data = paired.pair_datasets(a, b, aligned=False, name=f"tfds:cycle_gan/{name}",
+                                fingerprint=f"cycle_gan-{a.fingerprint}-{b.fingerprint}")
+    return dataclasses.replace(data, num_classes=0, class_names=None)
 
 
 def load_dataset(spec: str, *, image_size: int = 0, toy_samples: int = 10000,
@@ -522,6 +721,9 @@ def load_dataset(spec: str, *, image_size: int = 0, toy_samples: int = 10000,
         return load_shapes(shapes_samples, image_size, channels)
     if kind == "tfds" and rest:
         name, _, split = rest.partition(":")
+        if name.startswith("cycle_gan/") and split in ("", "train", "test"):
+            return load_cycle_gan(name.partition("/")[2], split or "train", image_size,
+                                  channels)
         return load_tfds(name, split or "train", image_size, channels)
     if kind == "folder" and rest:
         return load_folder(rest, image_size, channels)
@@ -529,4 +731,10 @@ def load_dataset(spec: str, *, image_size: int = 0, toy_samples: int = 10000,
         return load_tfrecord(rest, image_size, channels)
     if kind == "npz" and rest:
         return load_npz(rest, image_size)
+    if kind == "pairs" and rest:
+        if "," in rest:
+            return load_pair_folders(spec, rest, image_size, channels)
+        return load_side_by_side(spec, rest, image_size, channels)
+    if kind == "unpaired" and rest:
+        return load_unpaired_folders(spec, rest, image_size, channels)
     raise DataError(f"unknown dataset spec '{spec}'; valid specs: {', '.join(DATASET_SPECS)}")

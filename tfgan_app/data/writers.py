@@ -60,11 +60,18 @@ def _order(data: Dataset, seed: int) -> np.ndarray:
     return np.arange(data.num_examples)  # a stream's first pass is already shuffled
 
 
-def _encoded_batches(data: Dataset, seed: int, image_format: str, batch: int = 256):
-    """(encoded image bytes, label) numpy batches in writing order; images stay uint8."""
+def _check_images(data: Dataset):
+    """Refuse, before anything is written, data that is not single images."""
     if data.kind != "image":
         raise UsageError(f"dataset {data.name} is {data.shape[0]}-D points, not images: only "
                          "image data can be written as a folder or TFRecord")
+    if data.pair is not None:
+        raise UsageError(f"dataset {data.name} is paired (a source and a target image per "
+                         "example): only single images can be written as a folder or TFRecord")
+
+
+def _encoded_batches(data: Dataset, seed: int, image_format: str, batch: int = 256):
+    """(encoded image bytes, label) numpy batches in writing order; images stay uint8."""
     encode = (tf.io.encode_png if image_format == "png"
               else lambda image: tf.io.encode_jpeg(image, quality=95))
     order = _order(data, seed)
@@ -88,6 +95,7 @@ def _class_dir(data: Dataset, label: int) -> str:
 def write_folder(data: Dataset, out: Path, *, seed: int = 0, image_format: str = "png",
                  progress: Callable[[int], None] | None = None) -> int:
     """Write `data` as image files under `out` (one sub-directory per class); returns count."""
+    _check_images(data)
     out.mkdir(parents=True, exist_ok=True)
     suffix = ".png" if image_format == "png" else ".jpg"
     digits = len(str(data.num_examples))
@@ -111,6 +119,7 @@ def write_tfrecord(data: Dataset, out: Path, *, shards: int = 0, seed: int = 0,
 
     `shards`: number of files (0: about 10,000 examples or 256 MiB each, at least one).
     """
+    _check_images(data)
     out.mkdir(parents=True, exist_ok=True)
     if not shards:
         per_shard = max(1, min(10_000, (256 << 20) // max(int(np.prod(data.shape)), 1)))
