@@ -8,8 +8,8 @@ from tfgan_app.train import build_parser, main
 
 @pytest.mark.parametrize("argv, message", [
     (["--variant", "stylegan"], "unknown variant 'stylegan'; valid variants: acgan, began, "
-         "cgan, cyclegan, dcgan, dragan, ebgan, gan, infogan, inpaint, lsgan, pix2pix, wgan, "
-         "wgan_gp"),
+         "cgan, cyclegan, dcgan, dragan, ebgan, gan, infogan, inpaint, lsgan, pix2pix, srgan, "
+         "wgan, wgan_gp"),
     (["--variant", "gan", "--set", "train.epoch=3"], "unknown config key 'train.epoch'"),
     (["--variant", "gan", "--epochs", "0"], "'train.epochs' must be >= 1; got 0"),
     (["--variant", "gan", "--dataset", "npz:/no/such.npz"], "npz file not found: /no/such.npz"),

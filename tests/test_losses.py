@@ -165,6 +165,41 @@ def test_feature_matching_value_and_gradient():
                                atol=1e-6)
 
 
+def relativistic_by_hand(real, fake, real_target, fake_target):
+    """ESRGAN's batch-level loss, the batch means differentiated directly."""
+    def bce(x, t):
+        return tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(x), t),
+                                                       logits=x)
+    return (tf.reduce_mean(bce(real - tf.reduce_mean(fake, 0), real_target))
+            + tf.reduce_mean(bce(fake - tf.reduce_mean(real, 0), fake_target)))
+
+
+@pytest.mark.parametrize("loss, targets", [
+    (losses.relativistic_discriminator_loss, (1.0, 0.0)),
+    (losses.relativistic_generator_loss, (0.0, 1.0)),
+])
+def test_relativistic_losses_value_and_gradient_through_the_means(loss, targets):
+    rng = np.random.default_rng(2)
+    real = tf.constant(rng.standard_normal((5, 1)), tf.float32)
+    fake = tf.constant(rng.standard_normal((5, 1)), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([real, fake])
+        per = loss(real, fake)
+        value = losses.reduce_loss(per)
+        direct = relativistic_by_hand(real, fake, *targets)
+    assert per.shape == (5,)
+    # one example by hand: D_Ra(x_r, x_f) = sigmoid(C(x_r) - E C(x_f))
+    r, f = real.numpy()[:, 0], fake.numpy()[:, 0]
+    real_rel, fake_rel = r[0] - f.mean(), f[0] - r.mean()
+    sign = 1.0 if targets[0] else -1.0  # bce(x, 1) = softplus(-x), bce(x, 0) = softplus(x)
+    assert float(per[0]) == pytest.approx(softplus(-sign * real_rel) + softplus(sign * fake_rel),
+                                          rel=1e-5)
+    assert float(value) == pytest.approx(float(direct), rel=1e-6)
+    for x in (real, fake):
+        np.testing.assert_allclose(tape.gradient(value, x), tape.gradient(direct, x),
+                                   atol=1e-6)
+
+
 def test_global_helpers_on_one_device_and_two_replicas():
     x = np.arange(8, dtype=np.float32).reshape(8, 1)
     assert float(losses.global_std(x)) == pytest.approx(np.std(x), rel=1e-6)

@@ -196,6 +196,45 @@ def pulling_away_term(embeddings):
     return 2.0 * per - tf.stop_gradient(per)
 
 
+def _relativistic_average(real, gen, real_target: float, gen_target: float):
+    """Cross-entropy of D_Ra on both batches: bce(C(x_r) - E C(x_f), real_target) +
+    bce(C(x_f) - E C(x_r), gen_target), per example, E over the global batch.
+
+    The means come from `global_mean` (no gradient), so each example's value also carries
+    a term of value 0 whose gradient is the loss's gradient through the means: with
+    s_r = E[sigmoid(C(x_r) - E C(x_f)) - real_target] (the mean slope of the real terms),
+    every generated logit gets -s_r / N, and the real logits -s_f / N alike. Reduced over
+    the global batch this is the exact gradient of the batch-level loss, on any number of
+    replicas. Works per position for patch logits (means over the batch at each position).
+    """
+    real, gen = tf.convert_to_tensor(real), tf.convert_to_tensor(gen)
+    real_rel, gen_rel = real - global_mean(gen), gen - global_mean(real)
+    # d bce(x, t) / dx = sigmoid(x) - t
+    slope_real = global_mean(tf.sigmoid(real_rel) - real_target)
+    slope_gen = global_mean(tf.sigmoid(gen_rel) - gen_target)
+    through_means = (slope_real * (gen - tf.stop_gradient(gen))
+                     + slope_gen * (real - tf.stop_gradient(real)))
+    return (per_example(_bce(real_rel, real_target)) + per_example(_bce(gen_rel, gen_target))
+            - per_example(through_means))
+
+
+def relativistic_discriminator_loss(discriminator_real_outputs, discriminator_gen_outputs):
+    """-log D_Ra(x_r, x_f) - log(1 - D_Ra(x_f, x_r)) per example, with
+    D_Ra(a, b) = sigmoid(C(a) - E[C(b)]) and E over the global batch (the relativistic
+    average discriminator, Jolicoeur-Martineau 2018, as ESRGAN uses it: Wang et al. 2018,
+    eq. 1-2). The outputs are the raw logits C."""
+    return _relativistic_average(discriminator_real_outputs, discriminator_gen_outputs,
+                                 1.0, 0.0)
+
+
+def relativistic_generator_loss(discriminator_real_outputs, discriminator_gen_outputs):
+    """-log(1 - D_Ra(x_r, x_f)) - log D_Ra(x_f, x_r) per example (ESRGAN, eq. 3): the
+    generator gains from the real data looking less real as well as from its own looking
+    more real, so it gets gradient from both batches."""
+    return _relativistic_average(discriminator_real_outputs, discriminator_gen_outputs,
+                                 0.0, 1.0)
+
+
 def global_std(values) -> tf.Tensor:
     """Standard deviation of all elements of the global batch, without gradient."""
     values = tf.stop_gradient(tf.convert_to_tensor(values))

@@ -17,6 +17,7 @@ from tfgan_app.variants import (  # noqa: F401 (imported to register)
     inpaint,
     lsgan,
     pix2pix,
+    srgan,
     wgan,
     wgan_gp,
 )

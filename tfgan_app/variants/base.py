@@ -540,14 +540,17 @@ class GANModel(keras.Model):
         """Every variable a generator update (`generator_step`) changes except the
         optimizer's step counters: the generator's weights, its optimizer's slots and the
         moving average's weights."""
-        optimizer = self.g_optimizer
+        state = self.generator_variables + self.optimizer_state(self.g_optimizer)
+        return state + (list(self.ema_generator.weights) if self.ema_generator else [])
+
+    @staticmethod
+    def optimizer_state(optimizer) -> list:
+        """An optimizer's variables except its step counters (its slots, a loss scale)."""
         counters = {id(optimizer.iterations)}
         inner = getattr(optimizer, "inner_optimizer", None)  # a loss-scale wrapper
         if inner is not None:
             counters.add(id(inner.iterations))
-        state = [v for v in self.generator_variables + list(optimizer.variables)
-                 if id(v) not in counters]
-        return state + (list(self.ema_generator.weights) if self.ema_generator else [])
+        return [v for v in optimizer.variables if id(v) not in counters]
 
     @staticmethod
     def _undo_unless(keep, state, update):
