@@ -132,6 +132,7 @@ def test_setup_installs_every_user_command():
         "tfgan-train": "tfgan_app.train", "tfgan-export": "tfgan_app.export.__main__",
         "tfgan-evaluate": "tfgan_app.evaluate", "tfgan-benchmark": "tfgan_app.benchmark",
         "tfgan-sample": "tfgan_app.sample", "tfgan-serving-request": "tfgan_app.serving_request",
-        "tfgan-plot-history": "tfgan_app.plot_history", "tfgan-convert": "tfgan_app.convert"}
+        "tfgan-plot-history": "tfgan_app.plot_history", "tfgan-convert": "tfgan_app.convert",
+        "tfgan-complete": "tfgan_app.complete"}
     for module in scripts.values():
         assert callable(importlib.import_module(module).console_main), module

@@ -75,8 +75,9 @@ def test_missing_config_file():
 def test_unknown_variant_lists_valid_names():
     with pytest.raises(UsageError) as err:
         resolve_config("stylegan")
-    assert ("unknown variant 'stylegan'; valid variants: acgan, began, cgan, dcgan, dragan, "
-            "ebgan, gan, infogan, lsgan, wgan, wgan_gp") in str(err.value)
+    assert ("unknown variant 'stylegan'; valid variants: acgan, began, cgan, cyclegan, dcgan, "
+            "dragan, ebgan, gan, infogan, inpaint, lsgan, pix2pix, srgan, wgan, "
+            "wgan_gp") in str(err.value)
 
 
 def test_resolved_config_yaml_round_trips(tmp_path):

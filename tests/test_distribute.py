@@ -98,6 +98,8 @@ CASES = [  # (variant, extra config): every registered variant at least once
     ("pix2pix", ["pix2pix.l1_weight=10"]),
     # instance norm (per example), R1 with the source held fixed, the generator's average
     ("pix2pix", ["pix2pix.norm=instance", "pix2pix.r1_weight=1", "train.g_ema=0.5"]),
+    # the U-Net's dropout: masks drawn for the global batch (GlobalDropout)
+    ("pix2pix", ["pix2pix.dropout=0.5"]),
     # two generators and two discriminators under one optimizer each; the image pools are
     # updated from the global batch of fakes
     ("cyclegan", CYCLEGAN_TINY),

@@ -168,3 +168,14 @@ def test_data_of_the_other_family_is_a_usage_error(variant, dataset, message, tm
     code, _, err = run_cli(train.main, capsys, "--variant", variant, "--dataset", dataset,
                            "--output-dir", tmp_path / "run", *sets())
     assert code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("variant, key", [("pix2pix", "model.spectral_norm=true"),
+                                          ("srgan", "model.d_norm=layer"),
+                                          ("inpaint", "model.d_dropout=0.3")])
+def test_zoo_network_keys_the_family_ignores_are_refused(variant, key, tmp_path, capsys):
+    code, _, err = run_cli(train.main, capsys, "--variant", variant, "--output-dir",
+                           tmp_path / "run", *sets(), "--set", key)
+    name = key.split("=")[0]
+    assert code == 2 and f"{name} is not used by {variant}" in err
+    assert not (tmp_path / "run" / "checkpoints").exists()

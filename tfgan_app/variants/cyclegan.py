@@ -167,6 +167,21 @@ class CycleGAN(ImageToImageModel):
         self.pool_b.build()
         self.pool_a.build()
 
+    # The second generator and discriminator, serialized beside the base's two.
+    EXTRA_NETWORKS = ("inverse", "discriminator_a")
+
+    def get_config(self):
+        return {**super().get_config(),
+                **{name: keras.saving.serialize_keras_object(getattr(self, name))
+                   for name in self.EXTRA_NETWORKS}}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in cls.EXTRA_NETWORKS:
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        return super().from_config(config)
+
     @classmethod
     def from_run_config(cls, cfg, data):
         name = cls.variant_name
@@ -236,17 +251,20 @@ class CycleGAN(ImageToImageModel):
         fake_b, fake_a = self.pooled(fake, stream)
         weight = 2.0 * self.options.d_weight  # least_squares_* halves each term itself
         d_b = weight * losses.least_squares_discriminator_loss(
-            _float32(self.discriminator(real)), _float32(self.discriminator(fake_b)))
+            _float32(self.discriminator(real, training=True)),
+            _float32(self.discriminator(fake_b, training=True)))
         d_a = weight * losses.least_squares_discriminator_loss(
-            _float32(self.discriminator_a(cond["image"])),
-            _float32(self.discriminator_a(fake_a)))
+            _float32(self.discriminator_a(cond["image"], training=True)),
+            _float32(self.discriminator_a(fake_a, training=True)))
         return {"d_loss": d_a + d_b, "d_a": d_a, "d_b": d_b}
 
     def generator_loss(self, real, fake, labels, cond, stream):
         a, b = cond["image"], real
         o = self.options
-        gan = (losses.per_example(tf.square(_float32(self.discriminator(fake["b"])) - 1.0))
-               + losses.per_example(tf.square(_float32(self.discriminator_a(fake["a"])) - 1.0)))
+        judged_b = _float32(self.discriminator(fake["b"], training=True))
+        judged_a = _float32(self.discriminator_a(fake["a"], training=True))
+        gan = (losses.per_example(tf.square(judged_b - 1.0))
+               + losses.per_example(tf.square(judged_a - 1.0)))
         back_a = self.translate({"image": fake["b"]}, training=True, network=self.inverse)
         back_b = self.translate({"image": fake["a"]}, training=True)
         cycle = losses.per_example(tf.abs(back_a - a)) + losses.per_example(tf.abs(back_b - b))

@@ -94,6 +94,12 @@ class ImageToImageModel(GANModel):
     inverse_signature: str | None = None
     metric_names = ("d_loss", "g_loss")
     packable = False
+    # model.* keys that change what the zoo's networks do, which this family's networks
+    # (tfgan_app/i2i_networks.py) do not read: set away from their defaults, they are refused
+    # by `from_run_config` rather than silently ignored. (Widths of other architectures,
+    # e.g. model.mlp_units, are ignored as every variant ignores those it does not build.)
+    unused_model_keys = ("architecture", "upsample", "g_norm", "d_norm", "spectral_norm",
+                         "d_dropout")
 
     def __init__(self, generator, discriminator, *, source_shape, target_shape,
                  pairing: dict | None = None, latent_dim: int = 0, **kwargs):
@@ -145,6 +151,14 @@ class ImageToImageModel(GANModel):
                     f"{key} is not supported by {name}: image-to-image discriminators judge "
                     "single examples against their own source, which packing, minibatch "
                     "statistics or transforms of the image alone would break; unset it")
+        defaults = type(cfg.model)()
+        ignored = [key for key in cls.unused_model_keys
+                   if getattr(cfg.model, key) != getattr(defaults, key)]
+        if ignored:
+            raise ConfigError(
+                f"model.{ignored[0]} is not used by {name}: of the model.* keys its networks "
+                f"take only model.g_filters and model.d_filters (the rest of their settings "
+                f"are {name}.* keys); unset it")
         if cfg.train.g_ema >= 1:
             raise ConfigError(f"config key 'train.g_ema' must be < 1 (the decay of the "
                               f"generator's moving average; 0: off); got {cfg.train.g_ema}")

@@ -211,8 +211,9 @@ class InpaintModel(ImageToImageModel):
         return composite(filled, tf.cast(inputs["image"], tf.float32),
                          tf.cast(inputs["mask"], tf.float32))
 
-    def show_input(self, inputs: dict) -> np.ndarray:
-        """What the generator sees: the image with its missing pixels at 0 (mid-grey)."""
+    def show_input(self, inputs: dict, shape=None) -> np.ndarray:
+        """What the generator sees: the image with its missing pixels at 0 (mid-grey); the
+        image is already the output's size and channels, so `shape` changes nothing."""
         return np.asarray(inputs["image"] * (1.0 - inputs["mask"]))
 
     # -- losses ----------------------------------------------------------------------------

@@ -28,10 +28,9 @@ class Pix2PixConfig(VariantConfig):
            "as halve the size exactly, at most 8 (256 px: 8, the paper's; 16 px: 4)", min=0)
     max_filters: int = option(512, "U-Net: the channels stop doubling at this many", min=1)
     dropout: float = option(
-        0.0, "U-Net: dropout in the innermost decoder levels (the paper's 0.5 noise). Its "
-             "masks are drawn per replica, so with dropout one step on N replicas is not "
-             "exactly one step on one device (like model.d_dropout); inference runs "
-             "without it", min=0.0, max=0.9)
+        0.0, "U-Net: dropout in the innermost decoder levels (the paper's 0.5 noise; masks "
+             "drawn for the global batch from train.seed, so exact under distribution); "
+             "inference runs without it", min=0.0, max=0.9)
     norm: Literal["batch", "instance", "none"] = option(
         "batch", "normalization of both networks (batch: synchronized across replicas, the "
                  "paper's; instance: per example)")
@@ -60,7 +59,7 @@ class Pix2Pix(ImageToImageModel):
         o = cfg.options
         generator = unet_generator(source_shape, target_shape[-1], filters=cfg.model.g_filters,
                                    max_filters=o.max_filters, depth=o.depth, dropout=o.dropout,
-                                   norm=o.norm)
+                                   norm=o.norm, seed=cfg.train.seed)
         d_shape = (*target_shape[:2], source_shape[-1] + target_shape[-1])
         discriminator = patchgan_discriminator(d_shape, filters=cfg.model.d_filters,
                                                layers=o.d_layers, norm=o.norm)

@@ -194,7 +194,10 @@ class SRGAN(ImageToImageModel):
         cond branch cannot synchronize replicas; see GANModel._undo_unless)."""
         if not self.options.pretrain_steps:
             return super().discriminator_step(real, labels, stream)
-        state = list(self.discriminator.weights) + self.optimizer_state(self.d_optimizer)
+        # Its step counter too: D then starts after the warm-up as a fresh optimizer (Adam's
+        # bias correction at step 1, its schedule from the start). Random streams key on
+        # the generator's counter, so nothing else depends on it.
+        state = list(self.discriminator.weights) + list(self.d_optimizer.variables)
         update = super().discriminator_step
         return self._undo_unless(self.pretrained(), state, lambda: update(real, labels, stream))
 
