@@ -33,6 +33,27 @@ def run_cli(main, capsys, *argv):
     return code, out, err
 
 
+def set_flags(*items) -> list:
+    """`--set ITEM` flags for each config override."""
+    return sum((["--set", item] for item in items), [])
+
+
+def train_with_cli(run_dir, variant, *items):
+    """Train `variant` into `run_dir` through the train command's own error handling, its
+    output discarded (for module-scoped fixtures, which cannot take capsys); the run must
+    succeed. Returns `run_dir`."""
+    import contextlib
+    import io
+
+    from tfgan_app import cli, train
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = cli.run(train.main, ["--variant", variant, "--output-dir", str(run_dir),
+                                    *set_flags(*items)])
+    assert code == 0
+    return run_dir
+
+
 def python_env(**extra) -> dict:
     """Environment for a Python subprocess: quiet TensorFlow, this checkout's tfgan_app.
 

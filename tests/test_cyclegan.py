@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY, run_cli
+from helpers import TINY, run_cli, set_flags, train_with_cli
 from PIL import Image
 
 from tfgan_app import evaluate, train
@@ -19,7 +19,7 @@ SETS = [*TINY, *NETS, "train.eval_every=1", "train.export=true", "train.eval_sam
 
 
 def sets(*items):
-    return sum((["--set", s] for s in [*SETS, *items]), [])
+    return set_flags(*SETS, *items)
 
 
 def images(values):
@@ -74,17 +74,7 @@ def test_a_zero_pool_judges_the_newest():
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A tiny cyclegan trained for 2 epochs by the CLI, evaluated and exported."""
-    import contextlib
-    import io
-
-    from tfgan_app import cli
-
-    run = tmp_path_factory.mktemp("cyclegan")
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = cli.run(train.main, ["--variant", "cyclegan", "--output-dir", str(run),
-                                    *sets("train.epochs=2")])
-    assert code == 0
-    return run
+    return train_with_cli(tmp_path_factory.mktemp("cyclegan"), "cyclegan", *SETS, "train.epochs=2")
 
 
 def test_grids_show_both_directions_against_the_ground_truth(run_dir):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY, run_cli
+from helpers import TINY, run_cli, set_flags, train_with_cli
 from PIL import Image
 
 from tfgan_app import evaluate, sample, train
@@ -19,23 +19,13 @@ SETS = [*TINY, "train.eval_every=1", "train.export=true", "train.eval_samples=64
 
 
 def sets(*items):
-    return sum((["--set", s] for s in [*SETS, *items]), [])
+    return set_flags(*SETS, *items)
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A tiny pix2pix trained for 2 epochs by the CLI, evaluated and exported in training."""
-    import contextlib
-    import io
-
-    from tfgan_app import cli
-
-    run = tmp_path_factory.mktemp("pix2pix")
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = cli.run(train.main, ["--variant", "pix2pix", "--output-dir", str(run),
-                                    *sets("train.epochs=2")])
-    assert code == 0
-    return run
+    return train_with_cli(tmp_path_factory.mktemp("pix2pix"), "pix2pix", *SETS, "train.epochs=2")
 
 
 def test_the_grid_is_rows_of_input_output_target(run_dir):

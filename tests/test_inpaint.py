@@ -2,18 +2,16 @@
 metrics by hand, and the CLI run: grid, hole metrics beside the mean-fill baseline, the
 serving contract with `image` and `mask`, TFLite, sample and serving_request."""
 
-import contextlib
 import csv
-import io
 import json
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY, run_cli, tiny_model
+from helpers import TINY, run_cli, set_flags, tiny_model, train_with_cli
 from PIL import Image
 
-from tfgan_app import cli, distribute, evaluate, sample, serving_request, train
+from tfgan_app import distribute, evaluate, sample, serving_request, train
 from tfgan_app.evaluation.translation import region_psnr_ssim
 from tfgan_app.export.__main__ import main as export_main
 from tfgan_app.variants.inpaint import InpaintConfig, draw_masks, known_mean_fill
@@ -125,18 +123,14 @@ def test_hole_psnr_counts_only_the_missing_pixels():
 
 # -- the command line ---------------------------------------------------------------------
 def sets(*items):
-    return sum((["--set", s] for s in [*SETS, *items]), [])
+    return set_flags(*SETS, *items)
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A tiny inpaint (random masks) trained for 2 epochs by the CLI, evaluated, exported."""
-    run = tmp_path_factory.mktemp("inpaint")
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = cli.run(train.main, ["--variant", "inpaint", "--output-dir", str(run),
-                                    *sets("train.epochs=2", "inpaint.mask=random")])
-    assert code == 0
-    return run
+    return train_with_cli(tmp_path_factory.mktemp("inpaint"), "inpaint", *SETS,
+                          "train.epochs=2", "inpaint.mask=random")
 
 
 def export_dir(run):

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY, run_cli, tiny_model
+from helpers import TINY, run_cli, set_flags, tiny_model, train_with_cli
 from PIL import Image
 
 from tfgan_app import evaluate, train
@@ -18,7 +18,7 @@ NETS = ["data.image_size=16", "srgan.blocks=1", "srgan.dense_units=8"]
 
 
 def sets(*items):
-    return sum((["--set", s] for s in [*TINY, *NETS, *items]), [])
+    return set_flags(*TINY, *NETS, *items)
 
 
 def test_examples_are_the_bicubic_downscaled_image_and_the_image():
@@ -131,19 +131,10 @@ def test_bad_options_are_usage_errors(extra, message, tmp_path, capsys):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A tiny srgan (16 px photos, x4) trained 2 epochs by the CLI, evaluated, exported."""
-    import contextlib
-    import io
-
-    from tfgan_app import cli
-
-    run = tmp_path_factory.mktemp("srgan")
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = cli.run(train.main, ["--variant", "srgan", "--output-dir", str(run),
-                                    *sets("train.epochs=2", "train.eval_every=1",
-                                          "train.export=true", "train.eval_samples=64",
-                                          "data.max_examples=0", "train.steps_per_epoch=4")])
-    assert code == 0
-    return run
+    return train_with_cli(tmp_path_factory.mktemp("srgan"), "srgan", *TINY, *NETS,
+                          "train.epochs=2", "train.eval_every=1", "train.export=true",
+                          "train.eval_samples=64", "data.max_examples=0",
+                          "train.steps_per_epoch=4")
 
 
 def test_training_logs_content_and_psnr_beside_bicubic(run_dir):

@@ -175,8 +175,7 @@ class Evaluator:
         """What the metrics were computed with (classifier accuracy, sample counts)."""
         out = {"dataset": self.data.name, "num_samples": self.num_samples, "seed": self.seed}
         if self.classifier is not None:
-            out["classifier_test_accuracy"] = self.classifier.test_accuracy
-            out["classifier"] = str(self.classifier.path) if self.classifier.path else None
+            out.update(self.classifier.summary())
             out["real_samples"] = len(self.real_images)
         if self.reason:
             out["unavailable"] = self.reason

@@ -109,6 +109,11 @@ class DomainClassifier:
     info: dict
     path: Path | None = None
 
+    def summary(self) -> dict:
+        """What an evaluation report says of the classifier: its test accuracy and file."""
+        return {"classifier_test_accuracy": self.test_accuracy,
+                "classifier": str(self.path) if self.path else None}
+
     def predict(self, images, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
         """(logits [N, K], features [N, 128]) for images in [-1, 1]."""
         images = np.asarray(images, np.float32)

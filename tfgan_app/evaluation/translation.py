@@ -226,6 +226,5 @@ class TranslationEvaluator:
     def info(self) -> dict:
         out = {"dataset": self.data.name, "num_samples": self.num_samples, "seed": self.seed}
         if self.classifier is not None:
-            out["classifier_test_accuracy"] = self.classifier.test_accuracy
-            out["classifier"] = str(self.classifier.path) if self.classifier.path else None
+            out.update(self.classifier.summary())
         return out

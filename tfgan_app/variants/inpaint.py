@@ -24,17 +24,16 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import losses
-from tfgan_app.i2i_networks import patchgan_discriminator, unet_generator
 from tfgan_app.option import option
 from tfgan_app.registry import register_variant
-from tfgan_app.variants.base import VariantConfig
 from tfgan_app.variants.image_to_image import ImageToImageModel, TranslationSpec
+from tfgan_app.variants.pix2pix import UNetPatchGANConfig, unet_patchgan
 
 MASKS = ("center", "block", "random")
 
 
 @dataclasses.dataclass
-class InpaintConfig(VariantConfig):
+class InpaintConfig(UNetPatchGANConfig):
     """Options of `inpaint` (`inpaint.*` keys); model.g_filters and model.d_filters set the
     width of the U-Net's first stage and of PatchGAN's first layer."""
 
@@ -61,19 +60,6 @@ class InpaintConfig(VariantConfig):
         True, "the discriminator also sees the mask as a channel, so it knows which pixels "
               "were filled (real and completed images get the same mask); false: it judges "
               "the completed image alone, as in the paper")
-    depth: int = option(
-        0, "U-Net levels (each halves the resolution, with a skip connection); 0: as many "
-           "as halve the size exactly, at most 8 (16 px: 4)", min=0)
-    max_filters: int = option(512, "U-Net: the channels stop doubling at this many", min=1)
-    dropout: float = option(
-        0.0, "U-Net: dropout in the innermost decoder levels (masks drawn for the global "
-             "batch); inference runs without it", min=0.0, max=0.9)
-    norm: Literal["batch", "instance", "none"] = option(
-        "batch", "normalization of both networks (batch: synchronized across replicas; "
-                 "instance: per example)")
-    d_layers: int = option(
-        3, "PatchGAN: stride-2 convolutions (fewer are used when the image is too small)",
-        min=1)
 
 
 def mask_side(size: int, fraction: float) -> int:
@@ -169,15 +155,8 @@ class InpaintModel(ImageToImageModel):
 
     @classmethod
     def build_translation_networks(cls, cfg, source_shape, target_shape):
-        o = cfg.options
         h, w, c = source_shape
-        generator = unet_generator((h, w, c + 1), c, filters=cfg.model.g_filters,
-                                   max_filters=o.max_filters, depth=o.depth, dropout=o.dropout,
-                                   norm=o.norm, seed=cfg.train.seed)
-        discriminator = patchgan_discriminator((h, w, c + int(o.d_mask)),
-                                               filters=cfg.model.d_filters, layers=o.d_layers,
-                                               norm=o.norm)
-        return generator, discriminator
+        return unet_patchgan(cfg, (h, w, c + 1), c, (h, w, c + int(cfg.options.d_mask)))
 
     # -- examples --------------------------------------------------------------------------
     @classmethod
