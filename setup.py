@@ -39,6 +39,10 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={"test": ["pytest>=8,<10",
+                             # two test processes (README's command): most of a test's
+                             # time is single-threaded tracing, so one process leaves a
+                             # core idle
+                             "pytest-xdist>=3.6,<4",
                              # the linter .ci/run runs (ruff.toml); pinned: new rules land
                              # in minor releases
                              "ruff>=0.17,<0.18"]},

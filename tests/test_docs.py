@@ -84,7 +84,7 @@ def test_readme_is_a_front_page():
     assert len(text) <= README_LIMIT, f"README.md has {len(text)} characters"
     # The quickstart commands, exactly (.ci/run runs the test command).
     assert "pip install -e . && python -m tfgan_app.train --variant began\n" in text
-    assert 'pip install -e ".[test]" && python -m pytest -q tests\n' in text
+    assert 'pip install -e ".[test]" && python -m pytest -q -n 2 --dist loadfile tests\n' in text
     linked = {Path(t.split("#")[0]).as_posix() for t in LINK.findall(without_code(text))}
     pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")}
     assert pages <= linked, "README must link every docs/ page"
