@@ -12,13 +12,26 @@ os.environ["TFGAN_APP_CACHE"] = tempfile.mkdtemp(prefix="tfgan_app_test_cache_")
 
 import numpy as np
 import pytest
-import tensorflow as tf
-from helpers import TINY
 
-# Must happen before TensorFlow initializes its devices, i.e. before any test runs.
-_cpus = tf.config.list_physical_devices("CPU")
-tf.config.set_logical_device_configuration(
-    _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+# TensorFlow's C++ start-up lines (oneDNN, no CUDA) go to file descriptor 2 before its log
+# level applies; pytest captures them in its own process, but its -n workers import this
+# file before their capture starts, so they are silenced here. Python errors still show.
+_stderr, _devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+os.dup2(_devnull, 2)
+try:
+    import tensorflow as tf
+
+    # Must happen before TensorFlow initializes its devices, i.e. before any test runs.
+    _cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        _cpus[0],
+        [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+finally:
+    os.dup2(_stderr, 2)
+    os.close(_stderr)
+    os.close(_devnull)
+
+from helpers import TINY  # noqa: E402
 
 
 @pytest.fixture
