@@ -75,6 +75,9 @@ CASES = [  # (variant, extra config): every registered variant at least once
     ("lsgan", []),
     ("began", ["began.lambda_k=0.5"]),  # k_t from global means; large lambda_k moves it
     ("ebgan", ["ebgan.margin=2.0", "ebgan.pt_weight=1.0"]),  # pulling-away over all replicas
+    # autoencoders reconstruct packs whole; k_t and the pulling-away term stay global
+    ("began", ["data.dataset=ring", "began.lambda_k=0.5", "model.pack=2"]),
+    ("ebgan", ["data.dataset=ring", "ebgan.pt_weight=1.0", "model.pack=2"]),
     # stabilizers: spectral norm's u is updated identically on each replica (here beside
     # synchronized batch norm); the hinge loss; R1's input gradient through synchronized
     # batch norm; all three on a conditional D (the label held fixed for R1) and its heads
@@ -123,7 +126,10 @@ CASES = [  # (variant, extra config): every registered variant at least once
 
 @pytest.mark.parametrize("variant, sets", CASES)
 def test_two_replicas_equal_one_device(variant, sets):
-    assert_same_step(variant, sets)
+    # wgan_gp at SGD(0.1): its penalty updates at SGD(0.5) amplified thread-order rounding
+    # to 8e-3 once (2 critic updates, under load); a wrong loss scale still moves the
+    # weights by ~0.1 x the gradient, far past the 1e-5 tolerance
+    assert_same_step(variant, sets, lr=0.1 if variant == "wgan_gp" else 0.5)
 
 
 def test_cyclegan_pools_stay_exact_over_two_steps():

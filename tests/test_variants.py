@@ -347,6 +347,16 @@ def test_pack_layer_concatenates_contiguous_samples():
         Pack(4)(points)
 
 
+def test_unpack_layer_inverts_pack():
+    from tfgan_app.networks import Pack, Unpack
+
+    points = np.arange(12, dtype=np.float32).reshape(6, 2)
+    np.testing.assert_array_equal(Unpack(3)(Pack(3)(points)), points)
+    images = np.random.default_rng(0).normal(size=(4, 5, 5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(Unpack(2)(Pack(2)(images)), images)
+    assert Unpack(2).compute_output_shape((None, 5, 5, 6)) == (None, 5, 5, 3)
+
+
 def test_packed_discriminator_judges_groups():
     from tfgan_app.errors import ConfigError
 
@@ -354,9 +364,51 @@ def test_packed_discriminator_judges_groups():
     assert model.discriminate(np.zeros((8, 2), np.float32)).shape == (2, 1)
     model, _ = tiny_model("dcgan", "model.pack=2")
     assert model.discriminate(np.zeros((8, 16, 16, 1), np.float32)).shape == (4, 1)
-    for variant in ("cgan", "acgan", "infogan", "began"):
+    for variant in ("cgan", "acgan", "infogan"):
         with pytest.raises(ConfigError, match=f"model.pack=2 is not supported by {variant}"):
             tiny_model(variant, "model.pack=2")
+
+
+@pytest.mark.parametrize("variant,sets", [
+    ("began", ["data.dataset=ring"]), ("ebgan", ["data.dataset=ring"]),
+    ("began", []), ("ebgan", []), ("ebgan", ["model.architecture=began"])])
+def test_packed_autoencoder_reconstructs_each_pack_as_one(variant, sets):
+    """model.pack for began and ebgan: one embedding per pack, one reconstruction per
+    sample, and a sample's reconstruction depends on its pack-mates (and only on them)."""
+    model, _ = tiny_model(variant, *sets, "model.pack=2")
+    assert model.judges_groups() and model.discriminator_curve(np.zeros((4, 2))) is None
+    shape = (2,) if "data.dataset=ring" in sets else (16, 16, 1)
+    x = np.random.default_rng(0).normal(size=(6, *shape)).astype(np.float32)
+    out = model.discriminator(x)
+    assert out["reconstruction"].shape == x.shape and out["embedding"].shape[0] == 3
+    changed = x.copy()
+    changed[1] += 1.0  # sample 1: the second of pack 0
+    after = model.discriminator(changed)["reconstruction"].numpy()
+    before = out["reconstruction"].numpy()
+    assert not np.allclose(after[0], before[0])  # its pack-mate's reconstruction moves
+    np.testing.assert_allclose(after[2:], before[2:], rtol=1e-5, atol=1e-6)  # others don't
+
+
+@pytest.mark.parametrize("variant", ["gan", "ebgan"])
+def test_point_scale_runs_the_networks_at_unit_scale(variant):
+    """model.point_scale=s with the weights of s=1: the generator's points are s times as
+    far out, and the discriminator reads s*x exactly as before it read x (an autoencoder
+    reconstructs s*x as s times its former reconstruction)."""
+    plain, _ = tiny_model(variant, "data.dataset=grid")
+    scaled, _ = tiny_model(variant, "data.dataset=grid", "model.point_scale=4")
+    scaled.generator.set_weights(plain.generator.get_weights())
+    scaled.discriminator.set_weights(plain.discriminator.get_weights())
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4, plain.generator.inputs[0].shape[-1])).astype(np.float32)
+    np.testing.assert_allclose(scaled.generator(z), 4 * plain.generator(z).numpy(),
+                               rtol=1e-5, atol=1e-5)
+    x = rng.normal(size=(4, 2)).astype(np.float32)
+    before, after = plain.discriminator(x), scaled.discriminator(4 * x)
+    assert before.keys() == after.keys()
+    for key in before:  # the logit, or the embedding and the reconstruction (in data units)
+        factor = 4 if key == "reconstruction" else 1
+        np.testing.assert_allclose(after[key], factor * before[key].numpy(), rtol=1e-5,
+                                   atol=1e-5, err_msg=key)
 
 
 def test_pack_must_divide_the_replica_batch(tiny_config, tmp_path):

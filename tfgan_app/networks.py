@@ -62,7 +62,8 @@ class NetworkConfig:
     pack: int = option(
         1, "PacGAN packing (Lin et al. 2018): the discriminator judges each group of this "
            "many samples, all real or all generated, concatenated (features for points, "
-           "channels for images); 1: off", min=1)
+           "channels for images); an autoencoder discriminator (began, ebgan) "
+           "reconstructs each group whole; 1: off", min=1)
     began_filters: int = option(
         64, "BEGAN network: filters n of every generator and decoder convolution; the "
             "encoder's grow n, 2n, 3n, ... per scale", min=1)
@@ -70,6 +71,11 @@ class NetworkConfig:
         False, "BEGAN network: the paper's skip connections (section 3.5), in the generator "
                "and the decoder: after each up-sampling, the 8x8 projection h0, "
                "up-sampled to the same size, is concatenated to the stage's input")
+    point_scale: float = option(
+        1.0, "MLP on points: the discriminator divides its input by this and the generator "
+             "multiplies its output by it, so both networks work at unit scale whatever the "
+             "data's (grid's modes lie up to 4 from the origin, ring's at 1); 1: off",
+        min=1e-6)
     mlp_units: int = option(256, "MLP: units per hidden layer", min=1)
     mlp_layers: int = option(3, "MLP: hidden layers", min=1)
 
@@ -243,18 +249,21 @@ def _inputs(latent_dim: int, num_classes: int):
     return [z, label], layers.Concatenate(name="z_label")([z, onehot])
 
 
-def _disc_inputs(shape, num_classes: int, pack: int = 1):
+def _disc_inputs(shape, num_classes: int, pack: int = 1, scale: float = 1.0):
+    """The discriminator's inputs and what its first layer reads: x (divided by `scale`,
+    `model.point_scale`), packed or joined with the label's one-hot encoding."""
     x = keras.Input(shape, name="x")
+    h = layers.Rescaling(1.0 / scale, name="point_scale")(x) if scale != 1 else x
     if not num_classes:
-        return [x], Pack(pack, name="pack")(x) if pack > 1 else x
+        return [x], Pack(pack, name="pack")(h) if pack > 1 else h
     if pack > 1:
         raise ConfigError("model.pack does not support class-conditional discriminators")
     label, onehot = _label_input(num_classes)
     if len(shape) == 3:  # one constant channel per class
         maps = layers.Reshape((1, 1, num_classes))(onehot)
         maps = layers.UpSampling2D(size=shape[:2], name="label_maps")(maps)
-        return [x, label], layers.Concatenate(name="x_label")([x, maps])
-    return [x, label], layers.Concatenate(name="x_label")([layers.Flatten()(x), onehot])
+        return [x, label], layers.Concatenate(name="x_label")([h, maps])
+    return [x, label], layers.Concatenate(name="x_label")([layers.Flatten()(h), onehot])
 
 
 @keras.saving.register_keras_serializable(package="tfgan_app")
@@ -283,6 +292,37 @@ class Pack(layers.Layer):
     def compute_output_shape(self, input_shape):
         batch = None if input_shape[0] is None else input_shape[0] // self.size
         return (batch, *input_shape[1:-1], input_shape[-1] * self.size)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_app")
+class Unpack(layers.Layer):
+    """The inverse of `Pack`: [B/size, size*d] -> [B, d]; [B/size, H, W, size*C] ->
+    [B, H, W, C], each pack's samples back in their contiguous order.
+
+    An autoencoder discriminator with packing reconstructs whole packs and unpacks the
+    reconstruction, so its losses stay per sample (each sample's error still depends on
+    its pack-mates, through the shared encoding).
+    """
+
+    def __init__(self, size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+
+    def call(self, x):
+        packs = tf.shape(x)[0]
+        if len(x.shape) == 2:
+            return tf.reshape(x, [packs * self.size, x.shape[-1] // self.size])
+        h, w, c = x.shape[1], x.shape[2], x.shape[3] // self.size
+        grouped = tf.reshape(x, [packs, h, w, self.size, c])
+        return tf.reshape(tf.transpose(grouped, [0, 3, 1, 2, 4]),
+                          [packs * self.size, h, w, c])
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] * self.size
+        return (batch, *input_shape[1:-1], input_shape[-1] // self.size)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size}
@@ -354,11 +394,14 @@ def mlp_generator(cfg: NetworkConfig, out_shape, num_classes=0, image=False, inp
         h = _apply(h, _norm(cfg.g_norm, f"norm_{i}") if image else None)
         h = layers.ReLU()(h)
     h = layers.Dense(math.prod(out_shape), activation="tanh" if image else None, name="out")(h)
+    if not image and cfg.point_scale != 1:
+        h = layers.Rescaling(cfg.point_scale, name="point_scale")(h)
     return _model(inputs, layers.Reshape(out_shape, name="sample")(h), "generator")
 
 
 def mlp_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None, logit=True):
-    inputs, h = _disc_inputs(in_shape, num_classes, cfg.pack)
+    scale = cfg.point_scale if len(in_shape) == 1 else 1.0
+    inputs, h = _disc_inputs(in_shape, num_classes, cfg.pack, scale)
     h = layers.Flatten()(h)
     for i in range(cfg.mlp_layers):
         if cfg.minibatch_std and i == cfg.mlp_layers - 1:
@@ -539,8 +582,8 @@ def began_autoencoder(cfg: NetworkConfig, in_shape, embedding_dim: int):
     measures it). ELU after every convolution but that output, no normalization.
     """
     n, scales = cfg.began_filters, began_scales(in_shape)
-    x = keras.Input(in_shape, name="x")
-    h = layers.Conv2D(n, 3, padding="same", activation="elu", name="enc_in")(x)
+    x, h = _packed_input(in_shape, cfg.pack)
+    h = layers.Conv2D(n, 3, padding="same", activation="elu", name="enc_in")(h)
     for i in range(scales):
         filters = n * (i + 1)
         h = _began_convs(h, filters, f"enc_{i}")
@@ -549,7 +592,27 @@ def began_autoencoder(cfg: NetworkConfig, in_shape, embedding_dim: int):
                               name=f"down_{i}")(h)
     embedding = layers.Dense(embedding_dim, name="embedding")(layers.Flatten()(h))
     h = _began_decoder(embedding, n, scales, prefix="dec_", skip=cfg.began_skip)
-    out = layers.Conv2D(in_shape[-1], 3, padding="same", name="reconstruction")(h)
+    out = layers.Conv2D(in_shape[-1] * cfg.pack, 3, padding="same",
+                        name=_reconstruction_name(cfg.pack))(h)
+    return _autoencoder(x, out, embedding, cfg.pack)
+
+
+def _packed_input(in_shape, pack: int):
+    """An autoencoder's input and what its encoder reads: the input, or its packs."""
+    x = keras.Input(in_shape, name="x")
+    return x, (Pack(pack, name="pack")(x) if pack > 1 else x)
+
+
+def _reconstruction_name(pack: int) -> str:
+    # Unpacked, the output keeps the name "reconstruction" (and older checkpoints load).
+    return "reconstruction" if pack == 1 else "reconstruction_packed"
+
+
+def _autoencoder(x, out, embedding, pack: int):
+    """The autoencoder model: one reconstruction per sample (packs unpacked) and the
+    embedding (one per pack)."""
+    if pack > 1:
+        out = Unpack(pack, name="reconstruction")(out)
     return keras.Model(x, {"reconstruction": out, "embedding": embedding},
                        name="discriminator")
 
@@ -592,7 +655,10 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
     Images: began (`began_autoencoder`, the paper's network), or dcgan: the DCGAN
     discriminator's stride-2 conv stages as encoder, a dense embedding, the DCGAN
     generator's transposed-conv stages as decoder, ELU and no normalization, a linear
-    output. Points (mlp): dense encoder and decoder.
+    output. Points (mlp): dense encoder and decoder. With `model.pack` > 1 (PacGAN) it
+    encodes and reconstructs each pack of contiguous samples as one, and unpacks the
+    reconstruction: a collapsed generator's packs (near-copies of one sample) are then
+    unlike any pack of independent real samples, which the autoencoder can learn.
     """
     arch = resolve_architecture(cfg, data.kind, default, autoencoder=True)
     if arch == "kerasio":
@@ -600,8 +666,8 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
                           "(began, ebgan); use model.architecture=began, dcgan or mlp")
     if arch == "began":
         return began_autoencoder(cfg, data.shape, embedding_dim)
-    x = keras.Input(data.shape, name="x")
-    h = x
+    pack = cfg.pack
+    x, h = _packed_input(data.shape, pack)
     if arch == "dcgan":
         stages, start = dcgan_stages(data.shape[0])
         for i in range(stages):
@@ -614,12 +680,16 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
         h = layers.Reshape((start, start, filters))(h)
         for i in range(stages):
             last = i == stages - 1
-            h = layers.Conv2DTranspose(data.shape[-1] if last else filters // 2 ** (i + 1), 4,
-                                       strides=2, padding="same",
+            h = layers.Conv2DTranspose(data.shape[-1] * pack if last else
+                                       filters // 2 ** (i + 1), 4, strides=2, padding="same",
                                        activation=None if last else "elu",
-                                       name="reconstruction" if last else f"dec_{i}")(h)
+                                       name=_reconstruction_name(pack) if last else
+                                       f"dec_{i}")(h)
         out = h
     else:
+        points = len(data.shape) == 1 and cfg.point_scale != 1
+        if points:  # encoder and decoder at unit scale; the reconstruction in data units
+            h = layers.Rescaling(1.0 / cfg.point_scale, name="point_scale")(h)
         h = layers.Flatten()(h)
         for i in range(cfg.mlp_layers):
             h = layers.Dense(cfg.mlp_units, activation="elu", name=f"enc_{i}")(h)
@@ -627,17 +697,19 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
         h = embedding
         for i in range(cfg.mlp_layers):
             h = layers.Dense(cfg.mlp_units, activation="elu", name=f"dec_{i}")(h)
-        h = layers.Dense(math.prod(data.shape), name="dec_out")(h)
-        out = layers.Reshape(data.shape, name="reconstruction")(h)
-    return keras.Model(x, {"reconstruction": out, "embedding": embedding},
-                       name="discriminator")
+        h = layers.Dense(math.prod(data.shape) * pack, name="dec_out")(h)
+        if points:
+            h = layers.Rescaling(cfg.point_scale, name="point_unscale")(h)
+        shape = (*data.shape[:-1], data.shape[-1] * pack)
+        out = layers.Reshape(shape, name=_reconstruction_name(pack))(h)
+    return _autoencoder(x, out, embedding, pack)
 
 
 def autoencoder_pair(cfg: NetworkConfig, data, embedding_dim: int, variant: str,
                      default: str = "dcgan"):
     """An unconditional generator and an autoencoder discriminator (BEGAN, EBGAN).
 
-    Packing is refused before this, by the variant (`GANModel.packable`).
+    With `model.pack` the autoencoder reconstructs packs of samples (`_autoencoder`).
     """
     if cfg.minibatch_std:  # an autoencoder has no place for the minibatch-std feature
         raise ConfigError(f"model.minibatch_std is not supported by {variant} (its "

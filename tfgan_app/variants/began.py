@@ -39,7 +39,6 @@ class BEGAN(GANModel):
 
     Config = BEGANConfig
     default_architecture = "began"  # the paper's network (networks.began_autoencoder)
-    packable = False
     logit = False  # an autoencoder: no real/fake score (so no r1_weight)
     metric_names = ("d_loss", "g_loss", "loss_real", "loss_fake", "k_t", "m_global")
 
@@ -60,6 +59,8 @@ class BEGAN(GANModel):
         return reconstruction_loss(out["input"], out["reconstruction"])
 
     def discriminator_curve(self, x):
+        if self.judges_groups():  # packs: a sample's loss depends on its pack-mates
+            return None
         loss = self.reconstruction(tf.constant(x, tf.float32), training=False)
         return DiscriminatorCurve(loss.numpy(), "autoencoder loss L(x) (lower: more real)",
                                   False)

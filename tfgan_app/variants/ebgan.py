@@ -33,7 +33,6 @@ class EBGAN(GANModel):
     """
 
     Config = EBGANConfig
-    packable = False
     logit = False  # an autoencoder: no real/fake score (so no r1_weight)
     metric_names = ("d_loss", "g_loss", "energy_real", "energy_fake", "pulling_away")
 
@@ -50,6 +49,8 @@ class EBGAN(GANModel):
                 out["embedding"])
 
     def discriminator_curve(self, x):
+        if self.judges_groups():  # packs: a sample's energy depends on its pack-mates
+            return None
         energy, _ = self.energy(tf.constant(x, tf.float32), training=False)
         return DiscriminatorCurve(energy.numpy(), "energy D(x) (lower: more real)", False)
 
@@ -67,4 +68,7 @@ class EBGAN(GANModel):
     def generator_loss(self, real, fake, labels, cond, stream):
         energy_fake, embedding = self.energy(fake)
         pt = losses.pulling_away_term(embedding)
+        # With model.pack there is one embedding per pack: each sample gets its pack's term
+        # (so the batch mean stays the mean over packs).
+        pt = tf.repeat(pt, tf.shape(energy_fake)[0] // tf.shape(pt)[0])
         return {"g_loss": energy_fake + self.options.pt_weight * pt, "pulling_away": pt}
