@@ -249,6 +249,11 @@ def _inputs(latent_dim: int, num_classes: int):
     return [z, label], layers.Concatenate(name="z_label")([z, onehot])
 
 
+def _point_scale(cfg: NetworkConfig, shape) -> float:
+    """`model.point_scale` for data of `shape`: points only (images ignore it)."""
+    return cfg.point_scale if len(shape) == 1 else 1.0
+
+
 def _disc_inputs(shape, num_classes: int, pack: int = 1, scale: float = 1.0):
     """The discriminator's inputs and what its first layer reads: x (divided by `scale`,
     `model.point_scale`), packed or joined with the label's one-hot encoding."""
@@ -394,14 +399,13 @@ def mlp_generator(cfg: NetworkConfig, out_shape, num_classes=0, image=False, inp
         h = _apply(h, _norm(cfg.g_norm, f"norm_{i}") if image else None)
         h = layers.ReLU()(h)
     h = layers.Dense(math.prod(out_shape), activation="tanh" if image else None, name="out")(h)
-    if not image and cfg.point_scale != 1:
+    if _point_scale(cfg, out_shape) != 1:
         h = layers.Rescaling(cfg.point_scale, name="point_scale")(h)
     return _model(inputs, layers.Reshape(out_shape, name="sample")(h), "generator")
 
 
 def mlp_discriminator(cfg: NetworkConfig, in_shape, num_classes=0, heads=None, logit=True):
-    scale = cfg.point_scale if len(in_shape) == 1 else 1.0
-    inputs, h = _disc_inputs(in_shape, num_classes, cfg.pack, scale)
+    inputs, h = _disc_inputs(in_shape, num_classes, cfg.pack, _point_scale(cfg, in_shape))
     h = layers.Flatten()(h)
     for i in range(cfg.mlp_layers):
         if cfg.minibatch_std and i == cfg.mlp_layers - 1:
@@ -582,7 +586,7 @@ def began_autoencoder(cfg: NetworkConfig, in_shape, embedding_dim: int):
     measures it). ELU after every convolution but that output, no normalization.
     """
     n, scales = cfg.began_filters, began_scales(in_shape)
-    x, h = _packed_input(in_shape, cfg.pack)
+    [x], h = _disc_inputs(in_shape, 0, cfg.pack)
     h = layers.Conv2D(n, 3, padding="same", activation="elu", name="enc_in")(h)
     for i in range(scales):
         filters = n * (i + 1)
@@ -595,12 +599,6 @@ def began_autoencoder(cfg: NetworkConfig, in_shape, embedding_dim: int):
     out = layers.Conv2D(in_shape[-1] * cfg.pack, 3, padding="same",
                         name=_reconstruction_name(cfg.pack))(h)
     return _autoencoder(x, out, embedding, cfg.pack)
-
-
-def _packed_input(in_shape, pack: int):
-    """An autoencoder's input and what its encoder reads: the input, or its packs."""
-    x = keras.Input(in_shape, name="x")
-    return x, (Pack(pack, name="pack")(x) if pack > 1 else x)
 
 
 def _reconstruction_name(pack: int) -> str:
@@ -666,8 +664,9 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
                           "(began, ebgan); use model.architecture=began, dcgan or mlp")
     if arch == "began":
         return began_autoencoder(cfg, data.shape, embedding_dim)
-    pack = cfg.pack
-    x, h = _packed_input(data.shape, pack)
+    pack, scale = cfg.pack, _point_scale(cfg, data.shape)
+    # points: encoder and decoder at unit scale, the reconstruction in data units
+    [x], h = _disc_inputs(data.shape, 0, pack, scale)
     if arch == "dcgan":
         stages, start = dcgan_stages(data.shape[0])
         for i in range(stages):
@@ -687,9 +686,6 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
                                        f"dec_{i}")(h)
         out = h
     else:
-        points = len(data.shape) == 1 and cfg.point_scale != 1
-        if points:  # encoder and decoder at unit scale; the reconstruction in data units
-            h = layers.Rescaling(1.0 / cfg.point_scale, name="point_scale")(h)
         h = layers.Flatten()(h)
         for i in range(cfg.mlp_layers):
             h = layers.Dense(cfg.mlp_units, activation="elu", name=f"enc_{i}")(h)
@@ -698,8 +694,8 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
         for i in range(cfg.mlp_layers):
             h = layers.Dense(cfg.mlp_units, activation="elu", name=f"dec_{i}")(h)
         h = layers.Dense(math.prod(data.shape) * pack, name="dec_out")(h)
-        if points:
-            h = layers.Rescaling(cfg.point_scale, name="point_unscale")(h)
+        if scale != 1:
+            h = layers.Rescaling(scale, name="point_unscale")(h)
         shape = (*data.shape[:-1], data.shape[-1] * pack)
         out = layers.Reshape(shape, name=_reconstruction_name(pack))(h)
     return _autoencoder(x, out, embedding, pack)

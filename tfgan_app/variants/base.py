@@ -440,11 +440,13 @@ class GANModel(keras.Model):
         Cross-entropy discriminators: D(x) = sigmoid(logit), the probability that x is real
         (1/2 everywhere at the game's equilibrium); Wasserstein critics (`logit` "no_bias"):
         the raw critic value, meaningful only up to a constant. Variants whose output means
-        something else override this (lsgan, began, ebgan). Unconditional only: a
-        conditional discriminator's verdict depends on the label too.
+        something else override `point_verdict` (began, ebgan) or `describe_output` (lsgan).
+        Unconditional only: a conditional discriminator's verdict depends on the label too.
         """
-        if self.judges_groups():
-            return None
+        return None if self.judges_groups() else self.point_verdict(x)
+
+    def point_verdict(self, x) -> DiscriminatorCurve:
+        """`discriminator_curve` of a discriminator that judges single samples."""
         return self.describe_output(
             self.discriminate(tf.constant(x, tf.float32), training=False)[:, 0].numpy())
 

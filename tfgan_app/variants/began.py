@@ -58,9 +58,7 @@ class BEGAN(GANModel):
         out = self.discriminate_all(x, training=training)
         return reconstruction_loss(out["input"], out["reconstruction"])
 
-    def discriminator_curve(self, x):
-        if self.judges_groups():  # packs: a sample's loss depends on its pack-mates
-            return None
+    def point_verdict(self, x):
         loss = self.reconstruction(tf.constant(x, tf.float32), training=False)
         return DiscriminatorCurve(loss.numpy(), "autoencoder loss L(x) (lower: more real)",
                                   False)

@@ -48,9 +48,7 @@ class EBGAN(GANModel):
         return (losses.per_example(tf.square(out["input"] - out["reconstruction"])),
                 out["embedding"])
 
-    def discriminator_curve(self, x):
-        if self.judges_groups():  # packs: a sample's energy depends on its pack-mates
-            return None
+    def point_verdict(self, x):
         energy, _ = self.energy(tf.constant(x, tf.float32), training=False)
         return DiscriminatorCurve(energy.numpy(), "energy D(x) (lower: more real)", False)
 
