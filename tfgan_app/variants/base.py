@@ -510,6 +510,19 @@ class GANModel(keras.Model):
 
     def train_step(self, data):
         real, labels = data if isinstance(data, (tuple, list)) else (data, None)
+        logs = self.updates(real, labels)
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        results = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages the logs over workers with strategy.reduce(..., axis=0), which
+            # needs an axis to reduce: give each value one.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
+
+    def updates(self, real, labels) -> dict:
+        """One training step's updates (`d_steps` discriminator updates, then one of the
+        generator and its hooks) on the step's real batch; returns the values to log."""
         logs = {}
         for i in range(self.options.d_steps):
             logs.update(self.discriminator_step(*self.real_batch(real, labels, i), stream=i))
@@ -523,14 +536,7 @@ class GANModel(keras.Model):
             logs.update(self._undo_unless(due, self.generator_update_state(),
                                           lambda: self.generator_step(real, labels, 1000)))
         logs.update(self.after_generator_update(logs) or {})
-        for name, value in logs.items():
-            self.trackers[name].update_state(value)
-        results = {m.name: m.result() for m in self.metrics}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras averages the logs over workers with strategy.reduce(..., axis=0), which
-            # needs an axis to reduce: give each value one.
-            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
-        return results
+        return logs
 
     def generator_update_due(self):
         """None: every step updates the generator (the default). Else a boolean tensor: this
