@@ -8,6 +8,7 @@ from helpers import one_batch, tiny_model
 from PIL import Image
 
 from tfgan_app import registry
+from tfgan_app.errors import ConfigError
 from tfgan_app.training import train
 
 # Defaults under which a first step leaves weights in place: WGAN's warm-up makes its first
@@ -111,6 +112,52 @@ def test_began_updates_k_t_and_logs_the_convergence_measure():
     assert float(model.k_t.numpy()) == pytest.approx(np.clip(0.5 * balance, 0, 1), abs=1e-6)
     assert logs["m_global"] == pytest.approx(logs["loss_real"] + abs(balance), rel=1e-5)
     assert "k_t" in [v.name for v in model.non_trainable_variables]  # checkpointed
+
+
+def test_began_simultaneous_step_takes_both_gradients_before_either_update():
+    """began.simultaneous (the default): D moves by the gradient of L(x) - k_t L(G(z)) and
+    G by that of L(G(z)), both of one forward pass with the step's latents and the weights
+    from before the step, as the reference implementation's single graph does."""
+    lr = 0.1
+    model, data = tiny_model("began", "began.k_initial=0.5", "train.diffaugment=",
+                             optimizer=lambda: keras.optimizers.SGD(lr))
+    batch = one_batch(model, data.x, data.y)
+    x = tf.constant(data.x[:8], tf.float32)
+    z = model.sample_latent(8, stream=0)  # the step's latents (its step counter is 0)
+    g_vars, d_vars = model.generator.trainable_variables, model.discriminator.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        fake = model.generator(z, training=True)
+        loss_real = tf.reduce_mean(tf.abs(x - model.discriminator(x)["reconstruction"]))
+        loss_fake = tf.reduce_mean(tf.abs(fake - model.discriminator(fake)["reconstruction"]))
+        d_loss = loss_real - 0.5 * loss_fake
+    expected_g = [w - lr * g for w, g in zip(g_vars, tape.gradient(loss_fake, g_vars))]
+    expected_d = [w - lr * g for w, g in zip(d_vars, tape.gradient(d_loss, d_vars))]
+    logs = model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
+    assert logs["g_loss"][0] == pytest.approx(float(loss_fake), rel=1e-5)
+    assert logs["loss_fake"][0] == logs["g_loss"][0]  # one reconstruction of G(z)
+    for expected, variables in ((expected_g, g_vars), (expected_d, d_vars)):
+        for want, got in zip(expected, variables):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_began_sequential_step_updates_g_against_the_updated_d():
+    """began.simultaneous=false: the other variants' order; G's update then differs from the
+    simultaneous one (another latent draw, D already moved), D's first update does not."""
+    steps = {}
+    for simultaneous in ("true", "false"):
+        keras.utils.set_random_seed(0)
+        model, data = tiny_model("began", f"began.simultaneous={simultaneous}",
+                                 optimizer=lambda: keras.optimizers.SGD(0.1))
+        model.fit(one_batch(model, data.x, data.y), epochs=1, steps_per_epoch=1, verbose=0,
+                  shuffle=False)
+        steps[simultaneous] = model
+    same, other = steps["true"], steps["false"]
+    for a, b in zip(same.discriminator.weights, other.discriminator.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+    assert not all(np.allclose(a.numpy(), b.numpy())
+                   for a, b in zip(same.generator.weights, other.generator.weights))
+    with pytest.raises(ConfigError, match="began.d_steps=2 needs began.simultaneous=false"):
+        tiny_model("began", "began.d_steps=2")
 
 
 @pytest.mark.parametrize("size, channels", [(16, 1), (32, 3), (64, 1)])

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_app import losses, networks
+from tfgan_app.errors import ConfigError
 from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import DiscriminatorCurve, GANModel, VariantConfig
@@ -22,6 +23,12 @@ class BEGANConfig(VariantConfig):
     lambda_k: float = option(0.001, "learning rate of the balance k_t", min=0.0)
     k_initial: float = option(0.0, "k_0", min=0.0, max=1.0)
     embedding_dim: int = option(64, "autoencoder bottleneck size h", min=1)
+    simultaneous: bool = option(
+        True, "both networks' gradients from one forward pass before either moves (the "
+              "same z and reconstructions for L_D and L_G), as BEGAN's simultaneous "
+              "objectives and reference implementation; false: D's update, then G's with "
+              "fresh latents against the updated D (the other variants' order, with twice "
+              "the generator and fake-batch passes)")
 
 
 def reconstruction_loss(x, reconstruction):
@@ -47,6 +54,10 @@ class BEGAN(GANModel):
         # Each replica computes the same global update, so any replica's copy is right.
         self.k_t = keras.Variable(self.options.k_initial, trainable=False, name="k_t",
                                   aggregation="only_first_replica")
+        if self.options.simultaneous and self.options.d_steps > 1:
+            raise ConfigError(f"began.d_steps={self.options.d_steps} needs "
+                              "began.simultaneous=false: a simultaneous step updates D and "
+                              "G once each from one forward pass")
 
     @classmethod
     def build_networks(cls, cfg, data, num_classes: int):
@@ -75,6 +86,29 @@ class BEGAN(GANModel):
 
     def generator_loss(self, real, fake, labels, cond, stream):
         return {"g_loss": self.reconstruction(fake)}
+
+    def updates(self, real, labels) -> dict:
+        """With `began.simultaneous`: L(x) and L(G(z)) from one pass give D the gradient of
+        L(x) - k_t L(G(z)) and G that of L(G(z)), both taken before either network moves;
+        then k_t's update from the same losses."""
+        if not self.options.simultaneous:
+            return super().updates(real, labels)
+        real, labels, feed, cond = self.training_example(real, labels, stream=0)
+        d_vars, g_vars = self.discriminator_variables, self.generator_variables
+        with tf.GradientTape(persistent=True) as tape:
+            fake = self.training_fake(feed)
+            with self.augmenting(0):
+                terms = self.discriminator_loss(real, fake, labels, cond, 0)
+            d_loss = self.d_optimizer.scale_loss(losses.reduce_loss(terms["d_loss"]))
+            g_loss = self.g_optimizer.scale_loss(losses.reduce_loss(terms["loss_fake"]))
+        d_grads, g_grads = tape.gradient(d_loss, d_vars), tape.gradient(g_loss, g_vars)
+        del tape
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        self.update_ema()
+        logs = self._loggable({**terms, "g_loss": terms["loss_fake"]})
+        logs.update(self.after_generator_update(logs) or {})
+        return logs
 
     def after_generator_update(self, logs):
         """k_t and M_global from the *global* batch means of L(x) and L(G(z))."""
