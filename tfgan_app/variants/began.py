@@ -104,6 +104,7 @@ class BEGAN(GANModel):
         d_grads, g_grads = tape.gradient(d_loss, d_vars), tape.gradient(g_loss, g_vars)
         del tape
         self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+        self.after_discriminator_update()
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
         self.update_ema()
         logs = self._loggable({**terms, "g_loss": terms["loss_fake"]})
