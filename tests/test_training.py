@@ -158,8 +158,9 @@ def test_a_checkpoint_of_another_network_is_refused_clearly(tiny_config, tmp_pat
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
     message = "this run was trained with another network .*use a new --output-dir"
     with pytest.raises(UsageError, match=message):  # a missing key means its code default
-        train(tiny_config("began", "model.began_filters=64", "train.epochs=2"), tmp_path,
-              verbose=0, echo=lambda _: None)
+        # model.architecture=auto: the saved value (the digits' default is now dcgan)
+        train(tiny_config("began", "model.architecture=auto", "model.began_filters=64",
+                          "train.epochs=2"), tmp_path, verbose=0, echo=lambda _: None)
     with pytest.raises(UsageError, match=message):  # export, evaluate and sample load so
         load_run(tmp_path)
     # The way back for such a run (docs/variants.md): name its network in its config.

@@ -238,7 +238,8 @@ def test_began_skip_connections_carry_h0_to_every_upsampled_stage(skip):
 
 
 def test_began_trains_on_its_own_network_by_default():
-    model, logs = one_step("began")
+    # model.architecture=auto: the code default (configs/datasets/digits.yaml picks dcgan)
+    model, logs = one_step("began", "model.architecture=auto")
     assert model.discriminator.get_layer("enc_in").filters == 8  # TINY's model.began_filters
     assert not [layer for layer in model.generator.layers
                 if isinstance(layer, keras.layers.BatchNormalization)]
@@ -254,7 +255,7 @@ def test_began_architecture_needs_an_autoencoder_variant_and_its_image_sizes():
         with pytest.raises(ConfigError, match="only the autoencoder variants .began, ebgan."):
             tiny_model(variant, "model.architecture=began")
     with pytest.raises(ConfigError, match=r"8 x 2\^k pixels \(16, 32, 64, 128\); got 28x28"):
-        tiny_model("began", "data.image_size=28")
+        tiny_model("began", "data.image_size=28", "model.architecture=auto")
     with pytest.raises(ConfigError, match="model.architecture=began needs image data"):
         tiny_model("began", "data.dataset=ring", "model.architecture=began")
     model, _ = tiny_model("began", "model.architecture=dcgan")  # the former network stays
