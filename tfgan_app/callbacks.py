@@ -318,7 +318,8 @@ def _other_network_error(path: str, exc: BaseException) -> UsageError:
     return UsageError(
         f"cannot restore checkpoint {path}: this run was trained with another network than "
         "this configuration builds (e.g. a began run from before model.architecture=began "
-        f"became its default); use a new --output-dir. Details: {describe(exc)}")
+        "became its default, or a wgan or wgan_gp run from before their critics' output "
+        f"got its bias); use a new --output-dir. Details: {describe(exc)}")
 
 
 

@@ -374,13 +374,12 @@ class MinibatchStdDev(layers.Layer):
 def _heads(inputs, features, cfg: NetworkConfig, heads: dict | None, logit):
     """The discriminator's output dict: logit, features and the extra heads.
 
-    `logit`: True, False (no logit) or "no_bias" (a Wasserstein critic: a bias cancels
-    out of D(G(z)) - D(x) and would never be trained).
+    `logit`: whether there is a real/fake output unit (False: the K-class semi-supervised
+    head instead).
     """
     outputs = {"features": features}
     if logit:
-        outputs["logit"] = _sn(cfg, layers.Dense(1, use_bias=logit != "no_bias",
-                                                 name="logit"))(features)
+        outputs["logit"] = _sn(cfg, layers.Dense(1, name="logit"))(features)
     for name, units in (heads or {}).items():
         if isinstance(units, tuple):  # (hidden units, outputs): a small MLP head
             hidden, units = units
@@ -631,13 +630,12 @@ def generator_for(cfg: NetworkConfig, data, num_classes: int = 0, default: str =
 
 
 def build_pair(cfg: NetworkConfig, data, num_classes: int = 0, default: str = "dcgan",
-               heads: dict | None = None, logit: bool | str = True):
+               heads: dict | None = None, logit: bool = True):
     """Generator and discriminator for `data` (a `tfgan_app.data.Dataset`).
 
     `default` is the architecture `auto` means for images (the variant's choice); `heads`
     maps extra discriminator outputs to their units (or (hidden, units) for an MLP head);
-    `logit=False` leaves out the real/fake logit (the K-class semi-supervised head),
-    `logit="no_bias"` gives it no bias (Wasserstein critics).
+    `logit=False` leaves out the real/fake logit (the K-class semi-supervised head).
     """
     arch = resolve_architecture(cfg, data.kind, default)
     generator = generator_for(cfg, data, num_classes, default)

@@ -99,8 +99,9 @@ class GANModel(keras.Model):
     family = "noise"
     conditional = False  # True: networks take a class label, grids have one row per class
     default_architecture = "dcgan"  # what model.architecture=auto means for images
-    # The discriminator's real/fake output: True, "no_bias" for critics, False for none
-    # (autoencoders, whose output is a reconstruction).
+    # The discriminator's real/fake output: True (a logit), "critic" (a Wasserstein critic's
+    # value, meaningful up to a constant) or False for none (autoencoders, whose output is a
+    # reconstruction).
     logit = True
     metric_names: tuple = ("d_loss", "g_loss")
     packable = True  # model.pack works: the discriminator's outputs are per sample only
@@ -142,7 +143,7 @@ class GANModel(keras.Model):
     def build_networks(cls, cfg, data, num_classes: int):
         """(generator, discriminator) for a `RunConfig` and `data`; variants override."""
         return networks.build_pair(cfg.model, data, num_classes, cls.default_architecture,
-                                   logit=cls.logit)
+                                   logit=bool(cls.logit))
 
     @staticmethod
     def real_batches_per_step(options) -> int:
@@ -438,7 +439,7 @@ class GANModel(keras.Model):
         or None when it judges groups of samples (`judges_groups`).
 
         Cross-entropy discriminators: D(x) = sigmoid(logit), the probability that x is real
-        (1/2 everywhere at the game's equilibrium); Wasserstein critics (`logit` "no_bias"):
+        (1/2 everywhere at the game's equilibrium); Wasserstein critics (`logit` "critic"):
         the raw critic value, meaningful only up to a constant. Variants whose output means
         something else override `point_verdict` (began, ebgan) or `describe_output` (lsgan).
         Unconditional only: a conditional discriminator's verdict depends on the label too.
@@ -452,7 +453,7 @@ class GANModel(keras.Model):
 
     def describe_output(self, out: np.ndarray) -> DiscriminatorCurve:
         """`discriminator_curve` from the raw outputs [n] of `discriminate` on the points."""
-        if self.logit == "no_bias":
+        if self.logit == "critic":
             return DiscriminatorCurve(out, "critic D(x), raw (higher: more real)", False)
         return DiscriminatorCurve(tf.sigmoid(out).numpy(), "D(x) = P(real)", True)
 
@@ -466,7 +467,7 @@ class GANModel(keras.Model):
         it.
         """
         logit = self.discriminate(x, labels, training=False)
-        if self.logit == "no_bias":
+        if self.logit == "critic":
             return losses.wasserstein_generator_loss(logit)
         return losses.modified_generator_loss(logit)
 

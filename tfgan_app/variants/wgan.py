@@ -42,7 +42,11 @@ class WGAN(GANModel):
     25 and every 500th (`warmup`, the reference code's schedule).
     """
 
-    logit = "no_bias"  # a bias cancels out of the critic's loss
+    # The critic's output unit keeps its bias although the bias cancels out of
+    # D(G(z)) - D(x) (its gradient is 0, so it stays at its initial 0): without it, runs
+    # of the same command differed after a few updates on multi-threaded CPUs
+    # (docs/benchmarks.md), with it they repeat exactly (tests/test_streaming.py).
+    logit = "critic"
     Config = WGANConfig
     metric_names = ("d_loss", "g_loss", "wasserstein")
 

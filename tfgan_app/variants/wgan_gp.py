@@ -30,7 +30,7 @@ class WGANGP(GANModel):
     example; lambda = 10, n_critic = 5, Adam(1e-4, 0, 0.9), layer norm in the critic.
     """
 
-    logit = "no_bias"  # a bias cancels out of the critic's loss
+    logit = "critic"  # with a bias that stays 0: see WGAN.logit
     Config = WGANGPConfig
     metric_names = ("d_loss", "g_loss", "wasserstein", "gradient_penalty")
     per_example_gradients = True
