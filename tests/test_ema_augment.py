@@ -120,6 +120,30 @@ def test_cutout_zeroes_a_quarter_of_the_image_inside_it():
     assert fraction.mean() == pytest.approx((np.mean(rows) / 16) ** 2, abs=0.02)
 
 
+def test_fill_is_what_translation_shifts_in_and_cutout_covers():
+    x = np.full((2, 16, 16, 1), 0.5, np.float32)
+    u = np.array([[0.0, 0.999], [0.5, 0.5]], np.float32)  # shifts (-2, +2) and (0, 0)
+    for fill in (0.0, -1.0):
+        out = augment.translation(x, u, fill).numpy()[..., 0]
+        np.testing.assert_array_equal(out[0, :2], fill)  # shifted in from above
+        np.testing.assert_array_equal(out[0, :, -2:], fill)  # and from the right
+        np.testing.assert_array_equal(out[0, 2:, :-2], 0.5)  # the image itself, unchanged
+        np.testing.assert_array_equal(out[1], 0.5)  # no shift
+        out = augment.cutout(x, u, fill).numpy()[..., 0]
+        assert (out[1] == fill).sum() == 8 * 8 and set(np.unique(out[1])) == {fill, 0.5}
+    # with the default fill (the paper's 0) the policy is the zero-filled one, to the bit
+    policy, draws = ("translation", "cutout"), RNG.uniform(size=(2, 4)).astype(np.float32)
+    x = images(batch=2, channels=1)
+    np.testing.assert_array_equal(
+        augment.diff_augment(x, policy, draws),
+        augment.cutout(augment.translation(x, draws[:, :2]), draws[:, 2:]))
+    model, _ = tiny_model("dcgan", "train.diffaugment=cutout", "train.diffaugment_fill=-1")
+    with model.augmenting(0):
+        out = model.augment(tf.constant(x)).numpy()
+    assert ((out == -1).sum(axis=(1, 2, 3)) >= 4 * 4).all()  # at least a corner's square
+    assert model.get_config()["diffaugment_fill"] == -1.0
+
+
 def test_gradients_flow_through_every_transform():
     x = tf.constant(images(batch=2, size=8))
     weights = tf.constant(RNG.standard_normal((2, 8, 8, 3)).astype(np.float32))

@@ -7,10 +7,14 @@ images in [-1, 1]:
 
     color        brightness + U[-0.5, 0.5); saturation x U[0, 2) around the pixel's channel
                  mean; contrast x U[0.5, 1.5) around the image mean (one draw per image each)
-    translation  an integer shift in [-s, s] per axis, s = int(size / 8 + 0.5), zero
-                 filled
-    cutout       a square of half the image size, centred uniformly, set to 0 (clipped at
-                 the border)
+    translation  an integer shift in [-s, s] per axis, s = int(size / 8 + 0.5), the pixels
+                 shifted in set to the fill value
+    cutout       a square of half the image size, centred uniformly, set to the fill value
+                 (clipped at the border)
+
+The fill value (`train.diffaugment_fill`) is the paper's 0 by default: mid-grey on [-1, 1]
+images. -1 (black) is the background of the bundled digits and shapes, so that translation
+and cutout there leave images that look like the data's.
 
 Every function takes its randomness as an argument: `diff_augment` gets a [batch, k] tensor
 of U[0, 1) numbers (`num_draws(policy)` of them per image), which the model draws with
@@ -85,11 +89,14 @@ def _uniform_int(u, low, high):
     return tf.minimum(value, high - 1)  # u rounded up to 1.0 in float32
 
 
-def translation(x, u):
-    """A random shift of up to 1/8 of the size per axis; `u` [batch, 2] in [0, 1)."""
+def translation(x, u, fill: float = 0.0):
+    """A random shift of up to 1/8 of the size per axis, `fill` shifted in; `u` [batch, 2]
+    in [0, 1)."""
     sy = int(x.shape[1] * TRANSLATION_RATIO + 0.5)
     sx = int(x.shape[2] * TRANSLATION_RATIO + 0.5)
-    return translate(x, _uniform_int(u[:, 0], -sy, sy + 1), _uniform_int(u[:, 1], -sx, sx + 1))
+    shifted = translate(x - fill, _uniform_int(u[:, 0], -sy, sy + 1),
+                        _uniform_int(u[:, 1], -sx, sx + 1))
+    return shifted + fill
 
 
 def cut(x, cy, cx, height: int, width: int):
@@ -105,8 +112,9 @@ def cut(x, cy, cx, height: int, width: int):
     return x * keep[:, :, :, None]
 
 
-def cutout(x, u):
-    """A square of half the image size zeroed at a uniform centre; `u` [batch, 2] in [0, 1).
+def cutout(x, u, fill: float = 0.0):
+    """A square of half the image size set to `fill` at a uniform centre; `u` [batch, 2] in
+    [0, 1).
 
     Centres range over [0, size), plus `size` itself for an even square side, so the
     square overhangs either border equally far (the reference implementation's range).
@@ -115,21 +123,24 @@ def cutout(x, u):
     width = int(x.shape[2] * CUTOUT_RATIO + 0.5)
     cy = _uniform_int(u[:, 0], 0, x.shape[1] + (1 - height % 2))
     cx = _uniform_int(u[:, 1], 0, x.shape[2] + (1 - width % 2))
-    return cut(x, cy, cx, height, width)
+    return cut(x - fill, cy, cx, height, width) + fill
 
 
 TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
+FILLED = ("translation", "cutout")  # the transforms that set pixels to the fill value
 
 
-def diff_augment(x, policy, u):
+def diff_augment(x, policy, u, fill: float = 0.0):
     """`x` [batch, H, W, C] transformed by each policy in order, in float32.
 
-    `u`: [batch, num_draws(policy)] numbers in [0, 1), consumed left to right.
+    `u`: [batch, num_draws(policy)] numbers in [0, 1), consumed left to right. `fill`: the
+    value of the pixels that translation shifts in and cutout covers.
     """
     x = tf.cast(x, tf.float32)
     u = tf.cast(u, tf.float32)
     start = 0
     for name in policy:
-        x = TRANSFORMS[name](x, u[:, start:start + DRAWS[name]])
+        extra = (fill,) if name in FILLED else ()
+        x = TRANSFORMS[name](x, u[:, start:start + DRAWS[name]], *extra)
         start += DRAWS[name]
     return x

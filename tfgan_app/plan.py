@@ -54,6 +54,10 @@ class TrainConfig:
     diffaugment: str = option(
         "", "DiffAugment (Zhao et al. 2020) policy for images: comma-separated subset of "
             "color, translation, cutout, applied to every discriminator input; \"\": off")
+    diffaugment_fill: float = option(
+        0.0, "train.diffaugment: the value of the pixels that translation shifts in and "
+             "cutout covers; 0: the paper's (mid-grey in [-1, 1]); -1: black, the "
+             "background of the digits and shapes", min=-1.0, max=1.0)
     strategy: Literal[distribute.STRATEGY_CHOICES] = option(
         "auto", "tf.distribute strategy; auto: tpu when a TPU is configured, mirrored on "
                 "several GPUs, else default (one device)", resumable=True)

@@ -116,7 +116,7 @@ class GANModel(keras.Model):
 
     def __init__(self, generator, discriminator, *, latent_dim: int, num_classes: int = 0,
                  seed: int = 0, options=None, g_ema: float = 0.0, diffaugment: str = "",
-                 **kwargs):
+                 diffaugment_fill: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -126,6 +126,7 @@ class GANModel(keras.Model):
         self.options = self.Config(**(options or {}))
         self.g_ema = float(g_ema)
         self.diffaugment = augment.parse_policy(diffaugment)
+        self.diffaugment_fill = float(diffaugment_fill)
         self.ema_generator = self._ema_copy(generator) if self.g_ema else None
         # Inside an update: its DiffAugment stream and discriminator call count. Per thread:
         # MirroredStrategy traces each replica's step in a thread of its own.
@@ -192,7 +193,8 @@ class GANModel(keras.Model):
         return cls(generator, discriminator, latent_dim=cfg.model.latent_dim,
                    num_classes=num_classes, seed=cfg.train.seed,
                    options=dataclasses.asdict(cfg.options), g_ema=cfg.train.g_ema,
-                   diffaugment=cfg.train.diffaugment, name=cls.variant_name)
+                   diffaugment=cfg.train.diffaugment,
+                   diffaugment_fill=cfg.train.diffaugment_fill, name=cls.variant_name)
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         # Loss scaling is the caller's: wrap g/d optimizers (training.build_model does for
@@ -236,6 +238,7 @@ class GANModel(keras.Model):
             "options": dataclasses.asdict(self.options),
             "g_ema": self.g_ema,
             "diffaugment": ",".join(self.diffaugment),
+            "diffaugment_fill": self.diffaugment_fill,
         }
 
     @classmethod
@@ -318,7 +321,7 @@ class GANModel(keras.Model):
 
         u = self.global_random(uniform, tf.shape(x)[0], [augment.num_draws(self.diffaugment)],
                                state.stream)
-        return augment.diff_augment(x, self.diffaugment, u)
+        return augment.diff_augment(x, self.diffaugment, u, self.diffaugment_fill)
 
     @contextlib.contextmanager
     def augmenting(self, stream: int):
