@@ -215,7 +215,8 @@ def test_replica_threads_count_their_calls_apart():
 
 
 def test_autoencoder_discriminators_reconstruct_what_they_saw():
-    model, data = tiny_model("began", "train.diffaugment=cutout")
+    # fill 0, not the digits' -1 (their background): the cut square shows as zeros
+    model, data = tiny_model("began", "train.diffaugment=cutout", "train.diffaugment_fill=0")
     x = tf.constant(data.x[:4].astype(np.float32))
     plain = model.discriminate_all(x)
     np.testing.assert_array_equal(plain["input"].numpy(), x.numpy())  # outside an update
