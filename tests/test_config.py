@@ -103,3 +103,21 @@ def test_defaults_are_the_code_defaults_of_every_section():
     cfg = RunConfig.defaults("wgan")
     assert cfg.train.epochs == 20 and cfg.options.clip == 0.01  # configs/wgan.yaml not applied
     assert set(cfg.to_dict()) == {"variant", "data", "model", "train", "wgan"}
+
+
+def test_a_changed_key_stops_a_resume_naming_old_and_new_values(tmp_path):
+    """The saved run config against the new one: keys the app added after the run started
+    count as their code default (what the run used), in the check and in the message."""
+    from tfgan_app.training import check_resumable
+
+    old = ["model.d_filters=64", "train.diffaugment_fill=0"]  # former digits defaults
+    saved = resolve_config("began", sets=old).to_dict()
+    del saved["train"]["diffaugment_fill"]  # a run from before the key existed
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "checkpoint").write_text("")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    check_resumable(tmp_path, resolve_config("began", sets=old))
+    check_resumable(tmp_path, resolve_config("began", sets=[*old, "train.epochs=500"]))
+    with pytest.raises(UsageError, match=r"different configuration \(model.d_filters: 64 -> "
+                                         r"16, train.diffaugment_fill: 0.0 -> -1.0\)"):
+        check_resumable(tmp_path, resolve_config("began"))  # today's digits defaults

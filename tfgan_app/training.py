@@ -117,7 +117,8 @@ def check_resumable(run_dir: Path, cfg: RunConfig):
     changed = sorted(k for k in set(saved) | set(new)
                      if k not in resumable and saved.get(k, defaults.get(k)) != new.get(k))
     if changed:
-        details = ", ".join(f"{k}: {saved.get(k)!r} -> {new.get(k)!r}" for k in changed[:6])
+        details = ", ".join(f"{k}: {saved.get(k, defaults.get(k))!r} -> {new.get(k)!r}"
+                            for k in changed[:6])
         raise UsageError(
             f"{run_dir} holds a run with a different configuration ({details}); resume it "
             "with the same settings, or pass a new --output-dir to start another run")
