@@ -112,13 +112,12 @@ def check_resumable(run_dir: Path, cfg: RunConfig):
                          "--output-dir or restore that file") from None
     new = _flatten(cfg.to_dict())
     # A key added to the app after the run started ran with its code default.
-    defaults = _flatten(RunConfig.defaults(cfg.variant).to_dict())
+    old = {**_flatten(RunConfig.defaults(cfg.variant).to_dict()), **saved}
     resumable = cfg.resumable_keys()
-    changed = sorted(k for k in set(saved) | set(new)
-                     if k not in resumable and saved.get(k, defaults.get(k)) != new.get(k))
+    changed = sorted(k for k in set(old) | set(new)
+                     if k not in resumable and old.get(k) != new.get(k))
     if changed:
-        details = ", ".join(f"{k}: {saved.get(k, defaults.get(k))!r} -> {new.get(k)!r}"
-                            for k in changed[:6])
+        details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:6])
         raise UsageError(
             f"{run_dir} holds a run with a different configuration ({details}); resume it "
             "with the same settings, or pass a new --output-dir to start another run")
