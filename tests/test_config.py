@@ -110,7 +110,7 @@ def test_a_changed_key_stops_a_resume_naming_old_and_new_values(tmp_path):
     count as their code default (what the run used), in the check and in the message."""
     from tfgan_app.training import check_resumable
 
-    old = ["model.d_filters=64", "train.diffaugment_fill=0"]  # former digits defaults
+    old = ["model.d_filters=64", "train.diffaugment_fill=0"]  # a former digits default
     saved = resolve_config("began", sets=old).to_dict()
     del saved["train"]["diffaugment_fill"]  # a run from before the key existed
     (tmp_path / "checkpoints").mkdir()
@@ -118,6 +118,7 @@ def test_a_changed_key_stops_a_resume_naming_old_and_new_values(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
     check_resumable(tmp_path, resolve_config("began", sets=old))
     check_resumable(tmp_path, resolve_config("began", sets=[*old, "train.epochs=500"]))
+    new = ["model.d_filters=16", "train.diffaugment_fill=-1"]
     with pytest.raises(UsageError, match=r"different configuration \(model.d_filters: 64 -> "
                                          r"16, train.diffaugment_fill: 0.0 -> -1.0\)"):
-        check_resumable(tmp_path, resolve_config("began"))  # today's digits defaults
+        check_resumable(tmp_path, resolve_config("began", sets=new))
