@@ -60,6 +60,27 @@ def test_evaluate_a_conditional_run(runs, capsys):
     assert Image.open(run / "history.png").size[0] == 1100
 
 
+def test_several_draws_give_each_metric_mean_and_spread(runs, capsys, tmp_path):
+    run = runs["conditional"]
+    many, single = tmp_path / "draws.json", tmp_path / "seed2.json"
+    code, out, err = evaluate(capsys, "--run-dir", run, "--num-samples", "100", "--seed", "1",
+                              "--draws", "3", "--json", many)
+    assert code == 0, err
+    assert "3 draws of 100 samples (seeds 1-3)" in out and "frechet" in out and "+-" in out
+    result = json.loads(many.read_text())
+    assert [d["seed"] for d in result["draws"]] == [1, 2, 3] and result["seed"] == 1
+    # Each draw is what one evaluation with that seed measures.
+    evaluate(capsys, "--run-dir", run, "--num-samples", "100", "--seed", "2", "--json", single)
+    assert result["draws"][1]["metrics"] == json.loads(single.read_text())["metrics"]
+    scores = [d["metrics"]["score"] for d in result["draws"]]
+    assert len(set(scores)) == 3  # different latents and labels
+    assert result["metrics"]["score"] == pytest.approx(np.mean(scores))
+    assert result["metrics_std"]["score"] == pytest.approx(np.std(scores, ddof=1))
+    assert result["metrics_std"]["real_score"] == 0.0  # the same real reference each draw
+    assert set(result["metrics"]) == set(result["metrics_std"]) >= {
+        "score", "frechet", "kid", "label_accuracy"}  # per-class lists stay per draw
+
+
 def test_evaluate_infogan_reports_code_agreement(runs, capsys):
     code, out, err = evaluate(capsys, "--run-dir", runs["infogan"], "--num-samples", "200")
     assert code == 0, err
@@ -77,6 +98,14 @@ def test_evaluate_a_toy_run_writes_a_scatter(runs, capsys, tmp_path):
     assert result["num_samples"] == 2500  # the PacGAN protocol
     assert set(result["metrics"]) == {"modes", "hq", "kl"}
     assert Image.open(tmp_path / "toy_scatter.png").size == (500, 500)
+    code, out, err = evaluate(capsys, "--run-dir", runs["toy"], "--draws", "2", "--json",
+                              tmp_path / "toy2.json")
+    assert code == 0, err
+    result = json.loads((tmp_path / "toy2.json").read_text())
+    assert set(result["metrics_std"]) == {"modes", "hq", "kl"}
+    assert result["draws"][0]["metrics"]["hq"] == json.loads(out_json.read_text())[
+        "metrics"]["hq"]  # the first draw is the single evaluation's
+    assert (tmp_path / "toy2_scatter.png").is_file()
 
 
 def test_evaluate_exports_in_every_format(runs, capsys, tmp_path):
@@ -107,6 +136,7 @@ def test_evaluate_exports_in_every_format(runs, capsys, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--run-dir", "/no/such/run"], "run directory /no/such/run does not exist"),
     (["--run-dir", "{run}", "--num-samples", "1"], "--num-samples must be at least 2"),
+    (["--run-dir", "{run}", "--draws", "0"], "--draws must be at least 1"),
     (["--run-dir", "{run}", "--dataset", "digits"], "--dataset goes with --model"),
     (["--model", "{run}"], "not a tfgan_app export"),
     (["--model", "{run}/nothing.tflite"], "neither a SavedModel directory nor a .tflite"),

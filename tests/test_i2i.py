@@ -75,6 +75,19 @@ def test_evaluate_run_dir_and_export_agree(run_dir, capsys):
         from_run["psnr"], abs=1e-3)
 
 
+def test_several_draws_measure_other_examples(run_dir, capsys, tmp_path):
+    code, out, err = run_cli(evaluate.main, capsys, "--run-dir", run_dir, "--num-samples", 32,
+                             "--draws", 2, "--json", tmp_path / "draws.json")
+    assert code == 0, err
+    draws = json.loads((tmp_path / "draws.json").read_text())["draws"]
+    code, out, err = run_cli(evaluate.main, capsys, "--run-dir", run_dir, "--num-samples", 32,
+                             "--seed", 1, "--json", tmp_path / "seed1.json")
+    assert code == 0, err
+    # The second draw's seed chooses its examples, as --seed 1 alone does.
+    assert draws[1]["metrics"] == json.loads((tmp_path / "seed1.json").read_text())["metrics"]
+    assert draws[0]["metrics"]["baseline_psnr"] != draws[1]["metrics"]["baseline_psnr"]
+
+
 def test_serving_default_takes_an_image_and_returns_one(run_dir):
     path = run_dir / "export" / "pix2pix" / "2"
     loaded = tf.saved_model.load(str(path))

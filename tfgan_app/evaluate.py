@@ -18,6 +18,7 @@ examples:
   python -m tfgan_app.evaluate --model runs/cgan/export/cgan/150
   python -m tfgan_app.evaluate --model runs/cgan/export/cgan_int8.tflite
   python -m tfgan_app.evaluate --run-dir runs/dcgan --inception-weights inception_v3_notop.h5
+  python -m tfgan_app.evaluate --run-dir runs/began --draws 10
 
 Metrics: toy data (ring, grid) gets modes covered, % high-quality samples and the reverse
 KL of the mode histogram (the PacGAN protocol, 2500 samples); 1-D data (gauss1d) the
@@ -28,6 +29,10 @@ classifier trained on the real data (cached in $TFGAN_APP_CACHE, default
 infogan; --inception-weights adds Inception-V3 FID. Image-to-image models (pix2pix, ...)
 get PSNR and SSIM against the ground truth of 1000 fixed examples, beside the trivial
 baseline's (the input copied, channel-matched; bicubic upscaling where sizes differ).
+--draws N repeats the measurement on N draws of latents (seeds --seed, --seed + 1, ...)
+and reports each metric's mean and standard deviation over them: from one draw of 2000
+samples to the next, the digits' Frechet distance moves by 0.4-0.8 (standard deviation;
+docs/metrics.md), so compare runs over several draws.
 Writes JSON (default RUN/eval/epoch_NNNN.json, or eval_<variant>_<version>.json for
 --model), plus for a run history.png and, for toy data, a scatter of the evaluated samples
 (1-D: their density with the data's and the discriminator's output).
@@ -55,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="generated samples (default: 2500 for toy data, 2000 images)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the latents and conditions (default: 0)")
+    parser.add_argument("--draws", type=int, default=1, metavar="N",
+                        help="measure N draws of latents (seeds --seed to --seed + N - 1) "
+                             "and report each metric's mean and standard deviation "
+                             "(default: 1)")
     parser.add_argument("--inception-weights", type=Path, metavar="FILE",
                         help="Inception-V3 weights (.h5) for FID on images")
     parser.add_argument("--json", type=Path, metavar="FILE", help="where to write the JSON")
@@ -69,18 +78,20 @@ def _format(value) -> str:
     return str(value)
 
 
-def format_table(metrics: dict, info: dict) -> str:
-    """The metrics as an aligned two-column table with one-line explanations."""
+def format_table(metrics: dict, info: dict, std: dict | None = None) -> str:
+    """The metrics as an aligned two-column table with one-line explanations; with `std`
+    (several draws) each value reads mean +- standard deviation."""
     from tfgan_app.evaluation import SCALARS
 
+    names = {**SCALARS, "fid_inception": "Frechet Inception Distance (user-supplied weights)"}
     lines = []
-    width = max([16] + [len(name) for name in SCALARS if name in metrics])
-    for name, text in SCALARS.items():
+    width = max([16] + [len(name) for name in names if name in metrics])
+    for name, text in names.items():
         if name in metrics:
-            lines.append(f"  {name:<{width}} {_format(metrics[name]):>10}   {text}")
-    if "fid_inception" in metrics:
-        lines.append(f"  {'fid_inception':<16} {_format(metrics['fid_inception']):>10}   "
-                     "Frechet Inception Distance (user-supplied weights)")
+            value = _format(metrics[name])
+            if std is not None:
+                value += f" +- {_format(std[name])}"
+            lines.append(f"  {name:<{width}} {value:>{20 if std is not None else 10}}   {text}")
     if "class_accuracy" in metrics:
         per_class = " ".join(f"{k}:{_format(v)}" for k, v in enumerate(metrics["class_accuracy"]))
         lines.append(f"  per-class label accuracy: {per_class}")
@@ -129,6 +140,8 @@ def _evaluate(args) -> int:
 
     if args.num_samples is not None and args.num_samples < 2:
         raise UsageError(f"--num-samples must be at least 2, not {args.num_samples}")
+    if args.draws < 1:
+        raise UsageError(f"--draws must be at least 1, not {args.draws}")
     if args.checkpoint is not None and args.model:
         raise UsageError("--checkpoint goes with --run-dir, not --model")
     if args.dataset and args.run_dir:
@@ -141,7 +154,8 @@ def _evaluate(args) -> int:
         data, name = run.data, f"{args.run_dir} (epoch {run.epoch})"
         evaluator = evaluation.for_model(run.model, data, num_samples=args.num_samples,
                                          seed=args.seed, echo=print)
-        samples = evaluator.sample_model(run.model)
+        def draw(ev):
+            return ev.sample_model(run.model)
         default_json = args.run_dir / "eval" / f"epoch_{run.epoch:04d}.json"
         source = {"run_dir": str(args.run_dir), "variant": run.cfg.variant,
                   "epoch": run.epoch}
@@ -153,29 +167,51 @@ def _evaluate(args) -> int:
         name = str(args.model)
         evaluator = evaluation.for_export(meta, data, num_samples=args.num_samples,
                                           seed=args.seed, echo=print)
-        samples = evaluator.sample_export(generate, meta)
+        def draw(ev):
+            return ev.sample_export(generate, meta)
         stem = args.model.name if args.model.is_dir() else args.model.stem
         default_json = Path(f"eval_{meta.get('variant', 'model')}_{stem}.json")
         source = {"model": str(args.model), "variant": meta.get("variant"),
                   "version": meta.get("version")}
     if not evaluator.available and not args.inception_weights:
         raise UsageError(f"no metrics for {name}: {evaluator.reason}")
-    metrics = evaluator.evaluate(samples)
+    fid = None
     if args.inception_weights:
         if data.kind != "image":
             raise UsageError("--inception-weights is for image data; this is points")
         from tfgan_app.evaluation.inception import InceptionFID
 
         fid = InceptionFID(args.inception_weights)
-        metrics["fid_inception"] = fid.distance(evaluator.real_images, samples.x)
+    draws = []
+    for seed in range(args.seed, args.seed + args.draws):
+        ev = evaluator if seed == args.seed else evaluator.reseeded(seed)
+        drawn = draw(ev)
+        metrics = ev.evaluate(drawn)
+        if fid is not None:
+            metrics["fid_inception"] = fid.distance(ev.real_images, drawn.x)
+        draws.append({"seed": seed, "metrics": metrics})
+        if seed == args.seed:
+            samples = drawn  # the first draw's samples go to the plots
     info = evaluator.info()
-    result = {**source, **info, "metrics": metrics,
-              "seconds": round(time.perf_counter() - start, 2)}
+    std = None
+    if args.draws == 1:
+        metrics = draws[0]["metrics"]
+        result = {**source, **info, "metrics": metrics}
+    else:
+        metrics, std = evaluation.summarize_draws([d["metrics"] for d in draws])
+        seeds = f"seeds {args.seed}-{args.seed + args.draws - 1}"
+        result = {**source, **info, "draws": draws, "metrics": metrics, "metrics_std": std}
+    result["seconds"] = round(time.perf_counter() - start, 2)
     out = args.json or default_json
     files.write_text(out, json.dumps(result, indent=2) + "\n")
-    print(f"{name}: {evaluator.num_samples} samples, seed {args.seed}, on {data.name}")
-    print(format_table(metrics, info))
+    if std is None:
+        print(f"{name}: {evaluator.num_samples} samples, seed {args.seed}, on {data.name}")
+    else:
+        print(f"{name}: {args.draws} draws of {evaluator.num_samples} samples ({seeds}), "
+              f"on {data.name}; mean +- standard deviation, each draw in {out}")
+    print(format_table(metrics, info, std))
     print(f"wrote {out}")
+    first = draws[0]["metrics"]  # the plotted samples' own figures
     if args.run_dir:
         history = args.run_dir / "history.csv"
         if history.is_file():
@@ -187,15 +223,15 @@ def _evaluate(args) -> int:
             plotting.save_model_density_1d(
                 run.model, data, samples.x, density,
                 title=f"{run.cfg.variant} on {data.name}, epoch {run.epoch}: W1 "
-                      f"{metrics['w1']:.3f}, KS {metrics['ks']:.3f}")
+                      f"{first['w1']:.3f}, KS {first['ks']:.3f}")
             print(f"wrote {density}")
         elif data.kind == "points" and data.modes is not None:
             scatter = out.with_name(out.stem + "_scatter.png")
             plotting.save_scatter(
                 samples.x, scatter, modes=data.modes, std=data.mode_std,
                 title=f"{run.cfg.variant} on {data.name}, epoch {run.epoch}: "
-                      f"{metrics['modes']}/{len(data.modes)} modes, "
-                      f"{100 * metrics['hq']:.1f}% high quality")
+                      f"{first['modes']}/{len(data.modes)} modes, "
+                      f"{100 * first['hq']:.1f}% high quality")
             print(f"wrote {scatter}")
     return 0
 

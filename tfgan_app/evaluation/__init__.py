@@ -14,6 +14,7 @@ seed of the evaluation latents), so metrics from different epochs are comparable
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -171,6 +172,13 @@ class Evaluator:
     def evaluate_model(self, model) -> dict:
         return self.evaluate(self.sample_model(model))
 
+    def reseeded(self, seed: int) -> Evaluator:
+        """This evaluator with latents and conditions drawn from `seed` instead; the real
+        reference (its classifier outputs) is shared, not recomputed."""
+        other = copy.copy(self)
+        other.seed = seed
+        return other
+
     def info(self) -> dict:
         """What the metrics were computed with (classifier accuracy, sample counts)."""
         out = {"dataset": self.data.name, "num_samples": self.num_samples, "seed": self.seed}
@@ -185,6 +193,20 @@ class Evaluator:
 def scalars(metrics: dict) -> dict:
     """The scalar metrics only (for history.csv and TensorBoard)."""
     return {k: float(v) for k, v in metrics.items() if k in SCALARS}
+
+
+def summarize_draws(draws: list[dict]) -> tuple[dict, dict]:
+    """(mean, sample standard deviation) of each numeric metric (the scalars and
+    fid_inception; not per-class lists) over the metrics of several draws of samples; the
+    deviation is 0 for a single draw."""
+    mean, std = {}, {}
+    for key, value in draws[0].items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        column = np.array([float(d[key]) for d in draws], np.float64)
+        mean[key] = float(column.mean())
+        std[key] = float(column.std(ddof=1)) if len(column) > 1 else 0.0
+    return mean, std
 
 
 def for_model(model, data, **kwargs):

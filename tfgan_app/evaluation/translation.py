@@ -134,6 +134,8 @@ class TranslationEvaluator:
 
     def __init__(self, data, variant_cls, spec, *, num_samples: int | None = None,
                  seed: int = 0, cache_dir=None, echo=None):
+        self._source, self._variant_cls, self._spec = data, variant_cls, spec
+        self._cache_dir = cache_dir
         self.inverse = variant_cls.inverse_signature
         self.classifier = None
         if self.inverse:
@@ -222,6 +224,12 @@ class TranslationEvaluator:
 
     def evaluate_model(self, model) -> dict:
         return self.evaluate(self.sample_model(model))
+
+    def reseeded(self, seed: int) -> TranslationEvaluator:
+        """An evaluator on the examples (and masks) `seed` chooses."""
+        return TranslationEvaluator(self._source, self._variant_cls, self._spec,
+                                    num_samples=self.num_samples, seed=seed,
+                                    cache_dir=self._cache_dir)
 
     def info(self) -> dict:
         out = {"dataset": self.data.name, "num_samples": self.num_samples, "seed": self.seed}
