@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# Rows per KID block: 4096 rows of 128 features make kernel matrices of 64 MB each.
+KID_BLOCK = 4096
+
 
 def _tf_constant(x):
     import tensorflow as tf
@@ -36,6 +39,19 @@ def frechet_distance(real_features, fake_features) -> float:
 
 
 def kernel_distance(real_features, fake_features) -> float:
+    """tensorflow-gan's KID estimate over blocks of up to KID_BLOCK rows of each set, the
+    rows in a fixed random order.
+
+    The estimator averages the unbiased MMD of blocks of consecutive rows, so rows must
+    come in random order. Data files are often grouped, and a block of one group is far
+    from any set of generated rows: the bundled digits' two halves, in file order, are
+    17.2 apart in Frechet distance, and two random halves 5.2. In file order
+    and tensorflow-gan's default blocks of 1024, one generator's KID rose from 0.96 at 2000
+    samples to 2.76 at 10000; shuffled, with blocks of KID_BLOCK, it is 0.71 and 0.55.
+    Blocks as large as KID_BLOCK also make the default 2000 samples one block: the
+    estimate over all pairs of rows, whatever their order (blocks of 1024 rows in
+    different random orders gave 0.66 to 1.04 there).
+    """
     import logging
 
     from tfgan_app.tfgan_compat import tfgan
@@ -44,8 +60,11 @@ def kernel_distance(real_features, fake_features) -> float:
     level = tf_log.level
     tf_log.setLevel(logging.ERROR)  # tensorflow-gan's map_fn(back_prop=False) deprecation
     try:
+        rng = np.random.default_rng(0)
+        real, fake = (np.asarray(a)[rng.permutation(len(a))]
+                      for a in (real_features, fake_features))
         return float(tfgan().eval.kernel_classifier_distance_from_activations(
-            _tf_constant(real_features), _tf_constant(fake_features)))
+            _tf_constant(real), _tf_constant(fake), max_block_size=KID_BLOCK))
     finally:
         tf_log.setLevel(level)
 
