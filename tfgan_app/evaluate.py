@@ -31,8 +31,8 @@ get PSNR and SSIM against the ground truth of 1000 fixed examples, beside the tr
 baseline's (the input copied, channel-matched; bicubic upscaling where sizes differ).
 --draws N repeats the measurement on N draws of latents (seeds --seed, --seed + 1, ...)
 and reports each metric's mean and standard deviation over them: from one draw of 2000
-samples to the next, the digits' Frechet distance moves by 0.4-0.8 (standard deviation;
-docs/metrics.md), so compare runs over several draws.
+samples to the next, the digits' Frechet distance moves by 0.4-0.9 (standard deviation;
+docs/benchmarks.md), so compare runs over several draws.
 Writes JSON (default RUN/eval/epoch_NNNN.json, or eval_<variant>_<version>.json for
 --model), plus for a run history.png and, for toy data, a scatter of the evaluated samples
 (1-D: their density with the data's and the discriminator's output).
