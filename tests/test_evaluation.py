@@ -262,3 +262,14 @@ def test_the_domain_classifier_grows_a_stage_per_doubling_past_32_px():
     assert conv_filters(64) == (32, 64, 128) and conv_filters(128) == (32, 64, 128, 128)
     network = build_network((64, 64, 3), 4)
     assert network.get_layer("conv2").output.shape[1:3] == (8, 8)
+
+
+def test_summarize_draws_averages_every_number_and_leaves_lists_to_the_draws():
+    from tfgan_app.evaluation import summarize_draws
+
+    draws = [{"modes": np.int64(3), "hq": np.float32(0.5), "class_histogram": [1, 2]},
+             {"modes": 5, "hq": 0.75, "class_histogram": [2, 1]}]
+    mean, std = summarize_draws(draws)
+    assert mean == pytest.approx({"modes": 4.0, "hq": 0.625})
+    assert std == pytest.approx({"modes": np.sqrt(2), "hq": np.std([0.5, 0.75], ddof=1)})
+    assert summarize_draws(draws[:1])[1] == {"modes": 0.0, "hq": 0.0}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import numbers
 
 import numpy as np
 
@@ -201,7 +202,7 @@ def summarize_draws(draws: list[dict]) -> tuple[dict, dict]:
     deviation is 0 for a single draw."""
     mean, std = {}, {}
     for key, value in draws[0].items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's too
             continue
         column = np.array([float(d[key]) for d in draws], np.float64)
         mean[key] = float(column.mean())
