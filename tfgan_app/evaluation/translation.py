@@ -30,6 +30,8 @@ seed, so every epoch, the Keras model and its export are measured on the same in
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from tfgan_app.errors import UsageError
@@ -134,8 +136,7 @@ class TranslationEvaluator:
 
     def __init__(self, data, variant_cls, spec, *, num_samples: int | None = None,
                  seed: int = 0, cache_dir=None, echo=None):
-        self._source, self._variant_cls, self._spec = data, variant_cls, spec
-        self._cache_dir = cache_dir
+        self._variant_cls, self._spec = variant_cls, spec
         self.inverse = variant_cls.inverse_signature
         self.classifier = None
         if self.inverse:
@@ -144,10 +145,8 @@ class TranslationEvaluator:
             self.classifier = get_classifier(domain_data(data), cache_dir=cache_dir,
                                              echo=echo)
         self.data = variant_cls.evaluation_data(data)
-        self.seed = seed
         self.num_samples = min(num_samples or EXAMPLES, self.data.num_examples)
-        x = self.data.take(self.data.sample_indices(self.num_samples, seed))[0]
-        self.inputs, self.target = variant_cls.evaluation_examples(x, spec, seed)
+        self._draw_examples(seed)
         made = {"image": tuple(self.inputs["image"].shape[1:]),
                 "target": tuple(self.target.shape[1:])}
         want = {"image": tuple(spec.source_shape), "target": tuple(spec.target_shape)}
@@ -155,9 +154,19 @@ class TranslationEvaluator:
             raise UsageError(f"dataset {data.name} makes inputs {list(made['image'])} and "
                              f"targets {list(made['target'])}, but the model translates "
                              f"{list(want['image'])} to {list(want['target'])}")
+        self._measure_baselines()
+
+    def _draw_examples(self, seed: int):
+        """The examples (and any randomness in them, inpaint's masks) `seed` chooses."""
+        self.seed = seed
+        x = self.data.take(self.data.sample_indices(self.num_samples, seed))[0]
+        self.inputs, self.target = self._variant_cls.evaluation_examples(x, self._spec, seed)
         self.real_images = self.target  # what Inception FID compares with
-        self.regions = variant_cls.metric_regions(self.inputs)
-        baseline = variant_cls.baseline(self.inputs, spec)
+
+    def _measure_baselines(self):
+        """The metric regions and the trivial baseline's figures on the current examples."""
+        self.regions = self._variant_cls.metric_regions(self.inputs)
+        baseline = self._variant_cls.baseline(self.inputs, self._spec)
         self.baseline = {f"baseline_{k}": v for k, v in self.measure(baseline).items()}
         if self.classifier is not None:
             self.baseline_domains = (self.domain_rate(self.inputs["image"], 1),
@@ -226,10 +235,12 @@ class TranslationEvaluator:
         return self.evaluate(self.sample_model(model))
 
     def reseeded(self, seed: int) -> TranslationEvaluator:
-        """An evaluator on the examples (and masks) `seed` chooses."""
-        return TranslationEvaluator(self._source, self._variant_cls, self._spec,
-                                    num_samples=self.num_samples, seed=seed,
-                                    cache_dir=self._cache_dir)
+        """This evaluator on the examples (and masks) `seed` chooses; the domain classifier
+        and the evaluation data are shared, not loaded again."""
+        other = copy.copy(self)
+        other._draw_examples(seed)
+        other._measure_baselines()
+        return other
 
     def info(self) -> dict:
         out = {"dataset": self.data.name, "num_samples": self.num_samples, "seed": self.seed}
