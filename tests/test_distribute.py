@@ -78,6 +78,10 @@ CASES = [  # (variant, extra config): every registered variant at least once
     # autoencoders reconstruct packs whole; k_t and the pulling-away term stay global
     ("began", ["data.dataset=ring", "began.lambda_k=0.5", "model.pack=2"]),
     ("ebgan", ["data.dataset=ring", "ebgan.pt_weight=1.0", "model.pack=2"]),
+    # minibatch std in the autoencoder's bottleneck: groups never straddle replicas
+    ("began", ["data.dataset=ring", "began.lambda_k=0.5", "model.pack=1",
+               "model.minibatch_std=4"]),
+    ("ebgan", ["ebgan.pt_weight=1.0", "model.minibatch_std=4"]),
     # stabilizers: spectral norm's u is updated identically on each replica (here beside
     # synchronized batch norm); the hinge loss; R1's input gradient through synchronized
     # batch norm; all three on a conditional D (the label held fixed for R1) and its heads

@@ -368,11 +368,26 @@ def test_infogan_grids_vary_one_code_at_a_time(tiny_config, tmp_path):
     assert not np.allclose(out[0], out[1]), "the continuous code must change the output"
 
 
-def test_minibatch_std_is_rejected_by_autoencoder_discriminators():
-    from tfgan_app.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="model.minibatch_std is not supported by began"):
-        tiny_model("began", "model.minibatch_std=4")
+@pytest.mark.parametrize("variant, sets", [
+    ("began", ["data.dataset=ring", "model.pack=1"]),  # the MLP autoencoder of points
+    ("ebgan", ["data.dataset=ring"]),
+    ("began", []),  # the paper's conv autoencoder
+    ("ebgan", ["model.architecture=dcgan"]),  # the DCGAN-shaped one
+])
+def test_autoencoder_bottleneck_sees_its_group_spread(variant, sets):
+    """model.minibatch_std in an autoencoder: each sample's reconstruction and embedding
+    depend on the other samples of its group (contiguous runs of 4), not on other groups."""
+    model, data = tiny_model(variant, "model.minibatch_std=4", *sets)
+    assert model.judges_groups()
+    x, _ = data.take(np.arange(8))
+    x = np.asarray(x, np.float32)
+    out = model.discriminator(x, training=False)
+    changed = x.copy()
+    changed[1] = -changed[1] + 0.5  # another sample of sample 0's group
+    moved = model.discriminator(changed, training=False)
+    for key in ("reconstruction", "embedding"):
+        assert not np.allclose(out[key][0], moved[key][0], atol=1e-6), key
+        np.testing.assert_allclose(out[key][4:], moved[key][4:], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("variant", ["wgan_gp", "dragan"])

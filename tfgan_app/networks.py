@@ -58,7 +58,8 @@ class NetworkConfig:
     minibatch_std: int = option(
         0, "minibatch standard deviation group size (0: off); the discriminator sees the "
            "feature spread of each group of this many samples, which discourages mode "
-           "collapse (Salimans et al. 2016; Karras et al. 2018)", min=0)
+           "collapse (Salimans et al. 2016; Karras et al. 2018); an autoencoder "
+           "discriminator (began, ebgan) feeds it to its bottleneck", min=0)
     pack: int = option(
         1, "PacGAN packing (Lin et al. 2018): the discriminator judges each group of this "
            "many samples, all real or all generated, concatenated (features for points, "
@@ -593,11 +594,21 @@ def began_autoencoder(cfg: NetworkConfig, in_shape, embedding_dim: int):
         if i < scales - 1:
             h = layers.Conv2D(filters, 3, strides=2, padding="same", activation="elu",
                               name=f"down_{i}")(h)
-    embedding = layers.Dense(embedding_dim, name="embedding")(layers.Flatten()(h))
+    embedding = _embedding(cfg, h, embedding_dim)
     h = _began_decoder(embedding, n, scales, prefix="dec_", skip=cfg.began_skip)
     out = layers.Conv2D(in_shape[-1] * cfg.pack, 3, padding="same",
                         name=_reconstruction_name(cfg.pack))(h)
     return _autoencoder(x, out, embedding, cfg.pack)
+
+
+def _embedding(cfg: NetworkConfig, h, embedding_dim: int):
+    """The autoencoder's bottleneck: a dense layer, with no activation, from the encoder's
+    flattened features, and with `model.minibatch_std` from the spread of the sample's group
+    as well (appended as one more feature), so that the reconstruction can depend on it."""
+    h = layers.Flatten()(h)
+    if cfg.minibatch_std:
+        h = MinibatchStdDev(cfg.minibatch_std, name="minibatch_std")(h)
+    return layers.Dense(embedding_dim, name="embedding")(h)
 
 
 def _reconstruction_name(pack: int) -> str:
@@ -670,7 +681,7 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
         for i in range(stages):
             h = layers.Conv2D(cfg.d_filters * 2 ** i, 4, strides=2, padding="same",
                               activation="elu", name=f"enc_{i}")(h)
-        embedding = layers.Dense(embedding_dim, name="embedding")(layers.Flatten()(h))
+        embedding = _embedding(cfg, h, embedding_dim)
         filters = cfg.d_filters * 2 ** (stages - 1)
         h = layers.Dense(start * start * filters, activation="elu", name="dec_project")(
             embedding)
@@ -687,7 +698,7 @@ def autoencoder_discriminator(cfg: NetworkConfig, data, embedding_dim: int,
         h = layers.Flatten()(h)
         for i in range(cfg.mlp_layers):
             h = layers.Dense(cfg.mlp_units, activation="elu", name=f"enc_{i}")(h)
-        embedding = layers.Dense(embedding_dim, name="embedding")(h)
+        embedding = _embedding(cfg, h, embedding_dim)
         h = embedding
         for i in range(cfg.mlp_layers):
             h = layers.Dense(cfg.mlp_units, activation="elu", name=f"dec_{i}")(h)
@@ -705,9 +716,6 @@ def autoencoder_pair(cfg: NetworkConfig, data, embedding_dim: int, variant: str,
 
     With `model.pack` the autoencoder reconstructs packs of samples (`_autoencoder`).
     """
-    if cfg.minibatch_std:  # an autoencoder has no place for the minibatch-std feature
-        raise ConfigError(f"model.minibatch_std is not supported by {variant} (its "
-                          "discriminator is an autoencoder); set it to 0")
     if cfg.spectral_norm:
         raise ConfigError(f"model.spectral_norm is not supported by {variant}: its "
                           "discriminator is an autoencoder scored by its reconstruction "
