@@ -82,6 +82,8 @@ CASES = [  # (variant, extra config): every registered variant at least once
     ("began", ["data.dataset=ring", "began.lambda_k=0.5", "model.pack=1",
                "model.minibatch_std=4"]),
     ("ebgan", ["ebgan.pt_weight=1.0", "model.minibatch_std=4"]),
+    # the denoising autoencoder's noise is drawn for the global batch
+    ("ebgan", ["data.dataset=ring", "ebgan.denoise=0.5"]),
     # stabilizers: spectral norm's u is updated identically on each replica (here beside
     # synchronized batch norm); the hinge loss; R1's input gradient through synchronized
     # batch norm; all three on a conditional D (the label held fixed for R1) and its heads

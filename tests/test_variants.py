@@ -10,6 +10,7 @@ from PIL import Image
 from tfgan_app import registry
 from tfgan_app.errors import ConfigError
 from tfgan_app.training import train
+from tfgan_app.variants import ebgan
 
 # Defaults under which a first step leaves weights in place: WGAN's warm-up makes its first
 # steps critic-only (test_wgan_warmup_...); srgan's content-only warm-up leaves D alone, and
@@ -144,6 +145,32 @@ def test_began_simultaneous_step_takes_both_gradients_before_either_update():
     for expected, variables in ((expected_g, g_vars), (expected_d, d_vars)):
         for want, got in zip(expected, variables):
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("dataset", ["ring", "digits"])
+def test_ebgan_denoise_reconstructs_real_data_from_noisy_copies(dataset):
+    """ebgan.denoise: D's real energy is the squared error of reconstructing x from x + s e,
+    e the update's standard normal draw (stream 0 + DENOISE_STREAM, before the step moves
+    the counter); generated samples are reconstructed from themselves."""
+    model, data = tiny_model("ebgan", f"data.dataset={dataset}", "ebgan.denoise=0.5",
+                             "ebgan.pt_weight=0", "train.diffaugment=",
+                             optimizer=lambda: keras.optimizers.SGD(0.0))
+    x = tf.constant(data.x[:8], tf.float32)
+    noise = 0.5 * model.global_random(tf.random.stateless_normal, 8, x.shape[1:],
+                                      ebgan.DENOISE_STREAM)
+    z = model.sample_latent(8, stream=0)
+    fake = model.generator(z, training=True)
+
+    def energy(inputs, target):
+        error = tf.square(target - model.discriminator(inputs)["reconstruction"])
+        return float(tf.reduce_mean(error))
+
+    denoised, clean = energy(x + noise, x), energy(x, x)
+    logs = model.fit(one_batch(model, data.x, data.y), epochs=1, steps_per_epoch=1,
+                     verbose=0, shuffle=False).history
+    assert logs["energy_real"][0] == pytest.approx(denoised, rel=1e-5)
+    assert abs(denoised - clean) > 1e-3 * clean  # the noise reached the autoencoder
+    assert logs["energy_fake"][0] == pytest.approx(energy(fake, fake), rel=1e-5)
 
 
 def test_began_sequential_step_updates_g_against_the_updated_d():

@@ -289,17 +289,20 @@ class GANModel(keras.Model):
         """The discriminator's real/fake logits [batch, 1]."""
         return self.discriminate_all(x, labels, training)["logit"]
 
-    def discriminate_all(self, x, labels=None, training=True):
+    def discriminate_all(self, x, labels=None, training=True, noise=None):
         """Every discriminator output (logit, features, extra heads) as a dict, in float32
         (mixed precision computes the network in 16 bits; losses are taken in 32).
 
         Inside an update with train.diffaugment, `x` (not the labels) is first transformed
         with fresh randomness for each call; a dict of outputs then also holds the
         transformed `x` as "input" (what an autoencoder discriminator reconstructs).
+        `noise` (shaped like `x`) is added to what the network sees after that transform,
+        while "input" stays the clean `x`: a denoising autoencoder's target.
         """
         if self.diffaugment and getattr(self._augment_state, "calls", None) is not None:
             x = self.augment(x)
-        outputs = self.discriminator(self.discriminator_inputs(x, labels), training=training)
+        seen = x if noise is None else x + tf.cast(noise, x.dtype)
+        outputs = self.discriminator(self.discriminator_inputs(seen, labels), training=training)
         if isinstance(outputs, dict):
             return {"input": _float32(x),
                     **{name: _float32(value) for name, value in outputs.items()}}

@@ -11,6 +11,8 @@ from tfgan_app.option import option
 from tfgan_app.registry import register_variant
 from tfgan_app.variants.base import DiscriminatorCurve, GANModel, VariantConfig
 
+DENOISE_STREAM = 400  # offset of an update's stream for ebgan.denoise's draws
+
 
 @dataclasses.dataclass
 class EBGANConfig(VariantConfig):
@@ -22,6 +24,14 @@ class EBGANConfig(VariantConfig):
     pt_weight: float = option(0.1, "weight of the pulling-away term in G's loss (0: off)",
                               min=0.0)
     embedding_dim: int = option(64, "autoencoder bottleneck size", min=1)
+    denoise: float = option(
+        0.0, "std of the Gaussian noise added to the real samples of D's term D(x), in data "
+             "units: D then learns to reconstruct x from x + noise (a denoising autoencoder, "
+             "Vincent et al. 2008), which cannot be the identity, so energies rise away "
+             "from the data even where the autoencoder could reconstruct every input (2-D "
+             "points); energy_real logs that denoising error. 0: off (the paper's D)",
+        min=0.0)
+
 
 
 @register_variant("ebgan")
@@ -29,7 +39,8 @@ class EBGAN(GANModel):
     """Autoencoder discriminator whose reconstruction error is an energy (Zhao et al. 2017).
 
     D: D(x) + max(0, m - D(G(z))); G: D(G(z)) + lambda_PT PT, where the pulling-away term PT
-    is the mean squared cosine similarity between encodings of generated samples.
+    is the mean squared cosine similarity between encodings of generated samples. With
+    `ebgan.denoise`, D(x) in D's loss reconstructs x from a noisy copy.
     """
 
     Config = EBGANConfig
@@ -41,10 +52,11 @@ class EBGAN(GANModel):
         return networks.autoencoder_pair(cfg.model, data, cfg.options.embedding_dim,
                                          cls.variant_name, cls.default_architecture)
 
-    def energy(self, x, training=True):
-        """(per-example mean squared reconstruction error, embedding)."""
-        # "input": x as D saw it (transformed by DiffAugment inside an update)
-        out = self.discriminate_all(x, training=training)
+    def energy(self, x, training=True, noise=None):
+        """(per-example mean squared reconstruction error, embedding); with `noise`, the
+        error of reconstructing x from x + noise."""
+        # "input": x as D saw it (transformed by DiffAugment inside an update), without noise
+        out = self.discriminate_all(x, training=training, noise=noise)
         return (losses.per_example(tf.square(out["input"] - out["reconstruction"])),
                 out["embedding"])
 
@@ -57,8 +69,18 @@ class EBGAN(GANModel):
         the batch, whose rows here are different images and candidates)."""
         return self.energy(x, training=False)[0]
 
+    def denoising_noise(self, real, stream: int):
+        """The noise of `ebgan.denoise` for this update's real batch (None when off), drawn
+        for the global batch like every random draw of an update."""
+        if not self.options.denoise:
+            return None
+        return self.options.denoise * self.global_random(
+            tf.random.stateless_normal, tf.shape(real)[0], real.shape[1:],
+            stream + DENOISE_STREAM)
+
     def discriminator_loss(self, real, fake, labels, cond, stream):
-        (energy_real, _), (energy_fake, _) = self.energy(real), self.energy(fake)
+        energy_real, _ = self.energy(real, noise=self.denoising_noise(real, stream))
+        energy_fake, _ = self.energy(fake)
         hinge = tf.nn.relu(self.options.margin - energy_fake)
         return {"d_loss": energy_real + hinge, "energy_real": energy_real,
                 "energy_fake": energy_fake}
