@@ -33,7 +33,6 @@ class EBGANConfig(VariantConfig):
         min=0.0)
 
 
-
 @register_variant("ebgan")
 class EBGAN(GANModel):
     """Autoencoder discriminator whose reconstruction error is an energy (Zhao et al. 2017).
